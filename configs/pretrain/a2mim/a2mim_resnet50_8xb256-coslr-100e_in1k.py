@@ -1,0 +1,107 @@
+# A2MIM ResNet-50, 100 epochs on ImageNet-1k at 224 px (paper / openmixup
+# r50_l3_sz224_init_8xb256_cos_ep100): mask token added before stage 4,
+# AdamW 1.2e-3 @ bs 2048, 10-epoch warmup, cosine to 1e-5.
+_base_ = [
+    'mmpretrain::_base_/datasets/imagenet_bs256_simmim_192.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mim_plugins'], allow_failed_imports=False)
+
+# data: RandomResizedCrop(224, 0.8-1.0) + flip, 32-px blocks, ratio 0.6,
+# mask at the stride-16 input of stage 4
+img_size = 224
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='RandomResizedCrop',
+        scale=img_size,
+        crop_ratio_range=(0.8, 1.0),
+        interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='BlockwiseMaskGenerator',
+        input_size=img_size,
+        mask_patch_size=32,
+        model_patch_size=16,
+        mask_ratio=0.6),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(
+    batch_size=256,
+    num_workers=8,
+    # re-declared: mmengine tags the inherited dict with a `_scope_` key that
+    # the collate function does not accept
+    collate_fn=dict(_delete_=True, type='default_collate'),
+    dataset=dict(pipeline=train_pipeline))
+
+model = dict(
+    type='A2MIM',
+    backbone=dict(
+        type='A2MIMResNet',
+        depth=50,
+        out_indices=(3, ),
+        norm_cfg=dict(type='SyncBN'),
+        mask_layer=3,
+        mask_token='learnable',
+        mask_init=1e-6,
+        replace=False),
+    neck=dict(type='SimMIMLinearDecoder', in_channels=2048, encoder_stride=32),
+    head=dict(
+        type='A2MIMHead',
+        loss=dict(
+            type='RegressionLoss',
+            mode='focal_l1_loss',
+            loss_weight=1.0,
+            reduction='none',
+            activate='sigmoid',
+            alpha=0.2,
+            gamma=1.0,
+            residual=False),
+        unmask_weight=0.,
+        fft_weight=0.5,
+        fft_focal=True,
+        fft_unmask_weight=1e-3,
+        fft_unmask_replace='mixed',
+        fft_reweight=False,
+        encoder_in_channels=3))
+
+# optimizer: no decay on norms and biases; mask token lr x0.1, no decay
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(
+        type='AdamW',
+        lr=1.2e-3,
+        betas=(0.9, 0.999),
+        weight_decay=0.05,
+        eps=1e-8),
+    paramwise_cfg=dict(
+        norm_decay_mult=0.,
+        bias_decay_mult=0.,
+        custom_keys={'mask_token': dict(decay_mult=0., lr_mult=0.1)}))
+
+max_epochs = 100
+warmup_epochs = 10
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=1e-6,
+        by_epoch=True,
+        begin=0,
+        end=warmup_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - warmup_epochs,
+        eta_min=1e-5,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=max_epochs,
+        convert_to_iter_based=True),
+]
+
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+custom_hooks = [dict(type='StopOnInvalidLossHook')]
+randomness = dict(seed=0, diff_rank_seed=True)
+auto_scale_lr = dict(base_batch_size=2048)

@@ -1,0 +1,2 @@
+from .transforms import *  # noqa: F401,F403
+from .synthetic import make_classification_folder  # noqa: F401

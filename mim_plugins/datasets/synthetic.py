@@ -1,0 +1,82 @@
+"""A small, seeded synthetic image world for demos and tests.
+
+Images of simple shapes (the class) with random colours, positions, sizes and
+textured backgrounds, written as PNGs in the ImageNet folder layout
+``ROOT/{train,val}/CLASS/NNNN.png`` that mmpretrain's ``CustomDataset`` and
+``ImageNet`` read. Deterministic for a given seed.
+"""
+import os
+import os.path as osp
+from typing import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+CLASSES = ('circle', 'square', 'triangle', 'cross')
+
+
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Smooth colour gradient plus stripes or noise."""
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    t = (xx * rng.uniform(-1, 1) + yy * rng.uniform(-1, 1))[..., None]
+    img = c0 + (c1 - c0) * (t - t.min()) / (np.ptp(t) + 1e-6)
+    if rng.random() < 0.5:
+        period = rng.uniform(4, 12)
+        img += 25 * np.sin(2 * np.pi * (xx + yy) * size / period)[..., None]
+    else:
+        img += rng.normal(0, 12, img.shape)
+    return img
+
+
+def draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float,
+               r: float, color: tuple) -> None:
+    """Draw one filled shape of radius ``r`` centred at (cx, cy)."""
+    if shape == 'circle':
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=color)
+    elif shape == 'square':
+        draw.rectangle([cx - r, cy - r, cx + r, cy + r], fill=color)
+    elif shape == 'triangle':
+        draw.polygon([(cx, cy - r), (cx - r, cy + r), (cx + r, cy + r)],
+                     fill=color)
+    elif shape == 'cross':
+        w = r / 3
+        draw.rectangle([cx - r, cy - w, cx + r, cy + w], fill=color)
+        draw.rectangle([cx - w, cy - r, cx + w, cy + r], fill=color)
+    else:
+        raise ValueError(f'Unknown shape {shape!r}; use one of {CLASSES}.')
+
+
+def make_image(rng: np.random.Generator, shape: str, size: int) -> Image.Image:
+    """One RGB image with a single shape on a textured background."""
+    img = Image.fromarray(
+        np.clip(_background(rng, size), 0, 255).astype(np.uint8))
+    r = rng.uniform(0.2, 0.35) * size
+    cx, cy = rng.uniform(r, size - r, 2)
+    color = tuple(int(c) for c in rng.integers(0, 256, 3))
+    draw_shape(ImageDraw.Draw(img), shape, cx, cy, r, color)
+    return img
+
+
+def make_classification_folder(root: str,
+                               num_train: int = 32,
+                               num_val: int = 8,
+                               size: int = 64,
+                               classes: Sequence[str] = CLASSES,
+                               seed: int = 0) -> str:
+    """Write ``num_train``/``num_val`` images per class under ``root``.
+
+    Returns ``root``. An existing complete folder is left as it is.
+    """
+    stamp = osp.join(root, f'.complete-{num_train}-{num_val}-{size}-{seed}')
+    if osp.exists(stamp):
+        return root
+    rng = np.random.default_rng(seed)
+    for split, count in (('train', num_train), ('val', num_val)):
+        for cls in classes:
+            folder = osp.join(root, split, cls)
+            os.makedirs(folder, exist_ok=True)
+            for i in range(count):
+                make_image(rng, cls, size).save(osp.join(folder, f'{i:04d}.png'))
+    open(stamp, 'w').close()
+    return root

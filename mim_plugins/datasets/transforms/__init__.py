@@ -1,0 +1,3 @@
+from .mask_generators import BlockwiseMaskGenerator
+
+__all__ = ['BlockwiseMaskGenerator']

@@ -1,0 +1,3 @@
+from .invalid_loss_hook import StopOnInvalidLossHook
+
+__all__ = ['StopOnInvalidLossHook']

@@ -1,0 +1,76 @@
+"""ResNet that takes a MIM mask, for A2MIM pre-training."""
+from typing import Optional, Tuple
+
+import torch
+
+from mmpretrain.models.backbones import ResNet
+from mmpretrain.registry import MODELS
+from ..utils import check_mask_grid
+from .mask_token import MaskTokenMixin
+
+
+@MODELS.register_module()
+class A2MIMResNet(MaskTokenMixin, ResNet):
+    """mmpretrain's ``ResNet`` with a mask token applied before one stage.
+
+    Without a mask it is exactly ``ResNet``; its checkpoint keys are those of
+    ``ResNet`` plus ``mask_token`` (and ``mask_gamma``), so a pre-trained
+    checkpoint loads into ``mmpretrain.ResNet`` / ``mmdet.ResNet`` with
+    ``prefix='backbone.'``.
+
+    With a mask of shape (B, h, w), the token is put on the input of stage
+    ``mask_layer`` (0-based), whose feature grid must be (h, w): for
+    ResNet-50 at 224 px and ``mask_layer=3`` that is the 1024-channel,
+    stride-16, 14x14 map.
+
+    Args:
+        mask_layer (int): Stage whose input is masked. Defaults to 3.
+        mask_token (str): 'learnable', 'zero' (fixed zeros) or 'randn'
+            (fixed random). Defaults to 'learnable'.
+        mask_init (float): If > 0 and ``replace=False``, a learnable gamma
+            initialised to this value scales the masked features first:
+            ``x * (1 - m) + x * m * gamma``. Defaults to 0.
+        replace (bool): Substitute the token (SimMIM) instead of adding it
+            (A2MIM). Defaults to False.
+        **kwargs: Arguments of mmpretrain's ``ResNet``.
+    """
+
+    def __init__(self,
+                 mask_layer: int = 3,
+                 mask_token: str = 'learnable',
+                 mask_init: float = 0.,
+                 replace: bool = False,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        if not 0 <= mask_layer < len(self.res_layers):
+            raise ValueError(
+                f'{type(self).__name__}: mask_layer={mask_layer} is outside '
+                f'the backbone, which has stages 0..{len(self.res_layers) - 1}.')
+        self.mask_layer = mask_layer
+        channels = getattr(self, self.res_layers[mask_layer])[0].in_channels
+        self._init_mask_token((1, channels, 1, 1), mask_token, mask_init,
+                              replace)
+
+    def forward(self,
+                x: torch.Tensor,
+                mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor]:
+        """Features of ``x``; masked before stage ``mask_layer`` if a mask is given."""
+        if mask is None:
+            return super().forward(x)
+        in_size = x.shape[-1]
+        if self.deep_stem:
+            x = self.stem(x)
+        else:
+            x = self.relu(self.norm1(self.conv1(x)))
+        x = self.maxpool(x)
+        outs = []
+        for i, layer_name in enumerate(self.res_layers):
+            if i == self.mask_layer:
+                check_mask_grid(mask, x.shape[-2:],
+                                f'{type(self).__name__} stage {i}',
+                                stride=in_size // x.shape[-1])
+                x = self._mask(x, mask.unsqueeze(1))
+            x = getattr(self, layer_name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)

@@ -1,0 +1,102 @@
+"""ViT with relative position bias and layer scale that takes a MIM mask."""
+from typing import Optional, Tuple
+
+import torch
+
+from mmpretrain.models.backbones import BEiTViT
+from mmpretrain.registry import MODELS
+from ..utils import check_mask_grid
+from .mask_token import MaskTokenMixin
+
+
+@MODELS.register_module()
+class A2MIMViT(MaskTokenMixin, BEiTViT):
+    """mmpretrain's ``BEiTViT`` with a mask token, for A2MIM pre-training.
+
+    ``BEiTViT`` is the mmpretrain ViT with per-layer relative position bias
+    and layer scale, as the A2MIM/SimMIM ViTs use. ``arch='small'`` is
+    mmpretrain's 768-d, 8-layer, 8-head ViT (FFN 2304) of the paper, not
+    DeiT-S. Without a mask it is exactly ``BEiTViT``; its checkpoint keys
+    are those of ``BEiTViT`` plus ``mask_token`` (and ``mask_gamma``).
+
+    With a mask of shape (B, h, w) on the (h, w) patch grid, the token is put
+    on the patch tokens (never the cls token): ``mask_layer=0`` right after
+    the patch embedding, before the cls token and position embedding (the
+    paper's setting); ``mask_layer=k >= 1`` on the tokens entering the k-th
+    transformer layer, as in the official code.
+
+    Args:
+        mask_layer (int): Where to mask, see above. Defaults to 0.
+        mask_token (str): 'learnable', 'zero' or 'randn'.
+            Defaults to 'learnable'.
+        mask_init (float): If > 0 and ``replace=False``, initial value of a
+            learnable gamma scaling the masked tokens. Defaults to 0.
+        replace (bool): Substitute the token (SimMIM) instead of adding it
+            (A2MIM). Defaults to False.
+        out_type (str): Defaults to 'featmap' (what the decoder needs).
+        final_norm (bool): Defaults to True.
+        use_abs_pos_emb (bool): Defaults to True.
+        layer_scale_init_value (float): Defaults to 0.1.
+        drop_path_rate (float): Defaults to 0.1.
+        **kwargs: Other arguments of mmpretrain's ``BEiTViT``.
+    """
+
+    def __init__(self,
+                 mask_layer: int = 0,
+                 mask_token: str = 'learnable',
+                 mask_init: float = 0.,
+                 replace: bool = False,
+                 out_type: str = 'featmap',
+                 final_norm: bool = True,
+                 use_abs_pos_emb: bool = True,
+                 layer_scale_init_value: float = 0.1,
+                 drop_path_rate: float = 0.1,
+                 **kwargs) -> None:
+        super().__init__(
+            out_type=out_type,
+            final_norm=final_norm,
+            use_abs_pos_emb=use_abs_pos_emb,
+            layer_scale_init_value=layer_scale_init_value,
+            drop_path_rate=drop_path_rate,
+            **kwargs)
+        if not 0 <= mask_layer < self.num_layers:
+            raise ValueError(
+                f'{type(self).__name__}: mask_layer={mask_layer} is outside '
+                f'the backbone, which has layers 0..{self.num_layers - 1}.')
+        self.mask_layer = mask_layer
+        self._init_mask_token((1, 1, self.embed_dims), mask_token, mask_init,
+                              replace)
+
+    def forward(self,
+                x: torch.Tensor,
+                mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor]:
+        """Features of ``x``; masked at ``mask_layer`` if a mask is given."""
+        if mask is None:
+            return super().forward(x)
+        B, _, H, W = x.shape
+        x, hw = self.patch_embed(x)
+        check_mask_grid(mask, hw, type(self).__name__, stride=H // hw[0])
+        m = mask.flatten(1).unsqueeze(-1)
+        if self.mask_layer == 0:
+            x = self._mask(x, m)
+        if self.cls_token is not None:
+            x = torch.cat((self.cls_token.expand(B, -1, -1), x), dim=1)
+        if self.pos_embed is not None:
+            x = x + self.resize_pos_embed(
+                self.pos_embed, self.patch_resolution, hw,
+                mode=self.interpolate_mode,
+                num_extra_tokens=self.num_extra_tokens)
+        x = self.drop_after_pos(x)
+        rel_pos_bias = self.rel_pos_bias() if self.rel_pos_bias is not None \
+            else None
+        n = self.num_extra_tokens
+        outs = []
+        for i, layer in enumerate(self.layers):
+            if self.mask_layer == i + 1:
+                x = torch.cat((x[:, :n], self._mask(x[:, n:], m)), dim=1)
+            x = layer(x, rel_pos_bias)
+            if i == len(self.layers) - 1 and self.final_norm:
+                x = self.ln1(x)
+            if i in self.out_indices:
+                outs.append(self._format_output(x, hw))
+        return tuple(outs)

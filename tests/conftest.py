@@ -1,0 +1,44 @@
+import os
+import os.path as osp
+import sys
+
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault('PYTHONWARNINGS', 'ignore')
+
+import mim_plugins  # noqa: E402,F401
+from mim_plugins.datasets import make_classification_folder  # noqa: E402
+
+torch.set_num_threads(2)
+
+TINY_RESNET = osp.join(ROOT, 'configs/pretrain/a2mim/'
+                       'a2mim_resnet-tiny_1xb16-20i_demo.py')
+TINY_VIT = osp.join(ROOT, 'configs/pretrain/a2mim/'
+                    'a2mim_vit-tiny_1xb16-20i_demo.py')
+
+
+@pytest.fixture(scope='session')
+def demo_data(tmp_path_factory):
+    """A small generated image folder (4 classes x 16 train images, 64 px)."""
+    root = str(tmp_path_factory.mktemp('data') / 'demo')
+    return make_classification_folder(root, num_train=16, num_val=4, size=64)
+
+
+def tiny_vit_cfg(**kw):
+    cfg = dict(
+        type='A2MIMViT',
+        arch=dict(embed_dims=64, num_layers=2, num_heads=2,
+                  feedforward_channels=128),
+        img_size=64, patch_size=16, drop_path_rate=0.)
+    cfg.update(kw)
+    return cfg
+
+
+def tiny_resnet_cfg(**kw):
+    cfg = dict(type='A2MIMResNet', depth=18, stem_channels=16,
+               base_channels=16, out_indices=(3, ))
+    cfg.update(kw)
+    return cfg

@@ -1,0 +1,146 @@
+"""A2MIM backbones: build, forward/backward and mask-token semantics."""
+import pytest
+import torch
+
+from mmpretrain.registry import MODELS
+
+from conftest import tiny_resnet_cfg, tiny_vit_cfg
+
+
+def _plain(cfg):
+    """The downstream backbone with the same weights layout."""
+    cfg = dict(cfg)
+    t = cfg.pop('type')
+    for k in ('mask_layer', 'mask_token', 'mask_init', 'replace'):
+        cfg.pop(k, None)
+    if t == 'A2MIMViT':
+        cfg.update(type='BEiTViT', out_type='featmap', final_norm=True,
+                   use_abs_pos_emb=True, layer_scale_init_value=0.1)
+    else:
+        cfg.update(type='ResNet')
+    return MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('cfg', [tiny_resnet_cfg(mask_layer=3),
+                                 tiny_resnet_cfg(mask_layer=1, mask_init=0.5),
+                                 tiny_vit_cfg(mask_layer=0),
+                                 tiny_vit_cfg(mask_layer=1, mask_init=0.5)])
+def test_forward_backward_and_zero_mask_equals_plain(cfg):
+    torch.manual_seed(0)
+    model = MODELS.build(cfg).eval()
+    plain = _plain(cfg)
+    plain.eval()  # mmpretrain's ResNet.train() returns None
+    missing, unexpected = plain.load_state_dict(model.state_dict(),
+                                                strict=False)
+    assert not missing
+    assert set(unexpected) <= {'mask_token', 'mask_gamma'}
+    x = torch.randn(2, 3, 64, 64)
+    grid = 4 if cfg['type'] == 'A2MIMViT' or cfg['mask_layer'] == 3 else 16
+    zeros = torch.zeros(2, grid, grid, dtype=torch.long)
+    torch.testing.assert_close(model(x, zeros)[-1], plain(x)[-1])
+    torch.testing.assert_close(model(x)[-1], plain(x)[-1])
+
+    model.train()
+    mask = torch.randint(0, 2, (2, grid, grid))
+    out = model(x, mask)[-1]
+    out.float().pow(2).mean().backward()
+    assert model.mask_token.grad is not None
+    assert model.mask_token.grad.abs().sum() > 0
+
+
+def _stage_inputs(model, x, mask):
+    """Inputs of every ResNet stage (or ViT layer) in one forward pass."""
+    seen = []
+    blocks = model.layers if hasattr(model, 'layers') else \
+        [getattr(model, n) for n in model.res_layers]
+    hooks = [b.register_forward_pre_hook(
+        lambda m, args: seen.append(args[0].detach().clone())) for b in blocks]
+    model(x, mask)
+    for h in hooks:
+        h.remove()
+    return seen
+
+
+@pytest.mark.parametrize('mask_layer', [0, 1, 2, 3])
+def test_resnet_masks_exactly_the_masked_positions_at_its_stage(mask_layer):
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_resnet_cfg(mask_layer=mask_layer)).eval()
+    grid = {0: 16, 1: 16, 2: 8, 3: 4}[mask_layer]
+    x = torch.randn(2, 3, 64, 64)
+    mask = torch.randint(0, 2, (2, grid, grid))
+    mask[0, 0, 0], mask[0, 0, 1] = 1, 0
+    ref = _stage_inputs(model, x, torch.zeros_like(mask))
+    got = _stage_inputs(model, x, mask)
+    for i in range(mask_layer):
+        torch.testing.assert_close(got[i], ref[i])
+    diff = got[mask_layer] - ref[mask_layer]
+    token = model.mask_token.detach()
+    m = mask[:, None].float()
+    torch.testing.assert_close(diff, token * m)  # residual token, masked only
+    assert (diff.abs().sum(1) > 0).long().equal(mask)
+
+
+@pytest.mark.parametrize('mask_layer', [0, 1])
+def test_vit_masks_exactly_the_masked_patch_tokens(mask_layer):
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_vit_cfg(mask_layer=mask_layer)).eval()
+    x = torch.randn(2, 3, 64, 64)
+    mask = torch.randint(0, 2, (2, 4, 4))
+    mask[0, 0, 0], mask[0, 0, 1] = 1, 0
+    ref = _stage_inputs(model, x, torch.zeros_like(mask))
+    got = _stage_inputs(model, x, mask)
+    stage = max(mask_layer - 1, 0)
+    for i in range(stage):
+        torch.testing.assert_close(got[i], ref[i])
+    diff = got[stage] - ref[stage]
+    assert diff[:, 0].abs().max() == 0  # the cls token is never masked
+    torch.testing.assert_close(
+        diff[:, 1:], model.mask_token.detach() * mask.flatten(1)[..., None])
+
+
+def test_replace_substitutes_the_token():
+    model = MODELS.build(tiny_vit_cfg(replace=True)).eval()
+    mask = torch.ones(1, 4, 4, dtype=torch.long)
+    seen = []
+    model.layers[0].register_forward_pre_hook(
+        lambda m, a: seen.append(a[0].detach()))
+    model(torch.randn(1, 3, 64, 64), mask)
+    # every patch token = token + position embedding: independent of input
+    seen2 = []
+    model.layers[0]._forward_pre_hooks.clear()
+    model.layers[0].register_forward_pre_hook(
+        lambda m, a: seen2.append(a[0].detach()))
+    model(torch.randn(1, 3, 64, 64), mask)
+    torch.testing.assert_close(seen[0][:, 1:], seen2[0][:, 1:])
+
+
+def test_mask_gamma_scales_masked_features():
+    model = MODELS.build(tiny_resnet_cfg(mask_layer=3, mask_init=0.5)).eval()
+    assert model.mask_gamma.shape == model.mask_token.shape
+    with torch.no_grad():
+        model.mask_token.zero_()
+    x = torch.randn(1, 3, 64, 64)
+    ones = torch.ones(1, 4, 4, dtype=torch.long)
+    got = _stage_inputs(model, x, ones)[3]
+    ref = _stage_inputs(model, x, torch.zeros_like(ones))[3]
+    torch.testing.assert_close(got, 0.5 * ref)
+
+
+def test_mask_layer_outside_backbone_is_a_clear_error():
+    with pytest.raises(ValueError, match='mask_layer=4 is outside'):
+        MODELS.build(tiny_resnet_cfg(mask_layer=4))
+    with pytest.raises(ValueError, match='mask_layer=2 is outside'):
+        MODELS.build(tiny_vit_cfg(mask_layer=2))
+    with pytest.raises(ValueError, match='mask_token'):
+        MODELS.build(tiny_vit_cfg(mask_token='mean'))
+
+
+def test_mask_grid_mismatch_is_a_clear_error():
+    resnet = MODELS.build(tiny_resnet_cfg(mask_layer=3))
+    with pytest.raises(ValueError, match='model_patch_size=16'):
+        resnet(torch.randn(1, 3, 64, 64), torch.zeros(1, 8, 8))
+    vit = MODELS.build(tiny_vit_cfg())
+    with pytest.raises(ValueError, match='does not match the feature grid'):
+        vit(torch.randn(1, 3, 64, 64), torch.zeros(1, 8, 8))
+    with pytest.raises(ValueError, match=r'shape \(B, h, w\)'):
+        vit(torch.randn(1, 3, 64, 64), torch.zeros(4, 4))

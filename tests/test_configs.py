@@ -1,0 +1,94 @@
+"""Every config under configs/ loads, and its model, pipeline and optimizer build."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+
+from mmpretrain.registry import TRANSFORMS
+
+from conftest import ROOT
+from mim_plugins.apis import build_model_from_cfg
+from mim_plugins.engine import adapt_cfg_to_device
+
+CONFIGS = sorted(
+    p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
+                         recursive=True)
+    if '_base_' not in p)
+
+
+def test_configs_are_found():
+    assert len(CONFIGS) >= 6
+
+
+@pytest.mark.parametrize('path', CONFIGS,
+                         ids=[osp.relpath(p, ROOT) for p in CONFIGS])
+def test_config_builds(path):
+    cfg = Config.fromfile(path)
+    assert cfg.custom_imports == dict(imports=['mim_plugins'],
+                                      allow_failed_imports=False)
+    adapt_cfg_to_device(cfg)
+    model = build_model_from_cfg(cfg)
+    for t in cfg.train_dataloader.dataset.pipeline:
+        TRANSFORMS.build(t)
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    assert len(optim.optimizer.param_groups) > 1
+    if cfg.model.type == 'A2MIM':
+        by_name = {id(p): n for n, p in model.named_parameters()}
+        groups = {by_name[id(g['params'][0])]: g
+                  for g in optim.optimizer.param_groups}
+        assert groups['backbone.mask_token']['weight_decay'] == 0
+        if 'ResNet' in cfg.model.backbone.type:
+            base_lr = cfg.optim_wrapper.optimizer.lr
+            assert groups['backbone.mask_token']['lr'] == pytest.approx(
+                0.1 * base_lr)
+
+
+@pytest.mark.parametrize('name,arch', [
+    ('a2mim_vit-small_8xb256-step-800e_in1k.py', (768, 8, 8, 2304)),
+    ('a2mim_vit-base_8xb128-accu2-step-800e_in1k.py', (768, 12, 12, 3072)),
+])
+def test_paper_vit_archs(name, arch):
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/pretrain/a2mim', name))
+    model = build_model_from_cfg(cfg)
+    b = model.backbone
+    layer = b.layers[0]
+    assert (b.embed_dims, b.num_layers, layer.attn.num_heads,
+            layer.ffn.feedforward_channels) == arch
+    assert layer.gamma_1.detach().eq(0.1).all()
+    assert layer.attn.relative_position_bias_table is not None
+    assert cfg.optim_wrapper.clip_grad.max_norm == 5.0
+
+
+def test_paper_resnet_masks_stage4_input():
+    cfg = Config.fromfile(osp.join(
+        ROOT, 'configs/pretrain/a2mim/a2mim_resnet50_8xb256-coslr-300e_in1k.py'))
+    adapt_cfg_to_device(cfg)
+    model = build_model_from_cfg(cfg)
+    assert model.backbone.mask_token.shape == (1, 1024, 1, 1)
+    assert model.backbone.mask_gamma is not None
+    assert cfg.train_cfg.max_epochs == 300
+    x = torch.randn(1, 3, 224, 224)
+    mask = torch.zeros(1, 14, 14, dtype=torch.long)
+    mask[0, :7] = 1
+    model.eval()
+    with torch.no_grad():
+        assert model.reconstruct(x, mask)['pred'].shape == x.shape
+
+
+def test_vit_step_schedule_decays_at_epoch_700():
+    """mmengine's MultiStepLR milestones count from the scheduler's begin."""
+    from mmengine.optim.scheduler import MultiStepLR
+    cfg = Config.fromfile(osp.join(
+        ROOT, 'configs/pretrain/a2mim/a2mim_vit-small_8xb256-step-800e_in1k.py'))
+    step = cfg.param_scheduler[1]
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = MultiStepLR(opt, milestones=step.milestones, gamma=step.gamma,
+                        begin=step.begin, end=step.end, by_epoch=True)
+    lrs = []
+    for _ in range(cfg.train_cfg.max_epochs):
+        lrs.append(opt.param_groups[0]['lr'])
+        sched.step()
+    assert lrs[699] == 1.0 and lrs[700] == pytest.approx(0.1)
