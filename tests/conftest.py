@@ -18,6 +18,19 @@ TINY_RESNET = osp.join(ROOT, 'configs/pretrain/a2mim/'
                        'a2mim_resnet-tiny_1xb16-20i_demo.py')
 TINY_VIT = osp.join(ROOT, 'configs/pretrain/a2mim/'
                     'a2mim_vit-tiny_1xb16-20i_demo.py')
+#: every tiny pre-training config, by short name
+TINY_CONFIGS = {
+    'a2mim_resnet': TINY_RESNET,
+    'a2mim_vit': TINY_VIT,
+    'simmim_vit': osp.join(ROOT, 'configs/pretrain/simmim/'
+                           'simmim_vit-tiny_1xb16-20i_demo.py'),
+    'simmim_resnet': osp.join(ROOT, 'configs/pretrain/simmim/'
+                              'simmim_resnet-tiny_1xb16-20i_demo.py'),
+    'simmim_swin': osp.join(ROOT, 'configs/pretrain/simmim/'
+                            'simmim_swin-tiny_1xb16-20i_demo.py'),
+    'maskdistill_vit': osp.join(ROOT, 'configs/pretrain/maskdistill/'
+                                'maskdistill_vit-tiny_1xb16-20i_demo.py'),
+}
 
 
 @pytest.fixture(scope='session')

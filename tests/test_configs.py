@@ -23,18 +23,33 @@ def test_configs_are_found():
     assert len(CONFIGS) >= 6
 
 
+def _teacher_checkpoint(teacher_cfg: dict, path) -> str:
+    """A random teacher of the config's shape, saved as a converted file."""
+    from mmpretrain.registry import MODELS
+    cfg = dict(teacher_cfg, checkpoint=None, random_init=True)
+    torch.save(MODELS.build(cfg).state_dict(), path)
+    return str(path)
+
+
 @pytest.mark.parametrize('path', CONFIGS,
                          ids=[osp.relpath(p, ROOT) for p in CONFIGS])
-def test_config_builds(path):
+def test_config_builds(path, tmp_path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports == dict(imports=['mim_plugins'],
                                       allow_failed_imports=False)
     adapt_cfg_to_device(cfg)
+    teacher = cfg.model.get('target_generator')
+    if teacher is not None and teacher.get('checkpoint'):
+        teacher.checkpoint = _teacher_checkpoint(teacher, tmp_path / 't.pth')
     model = build_model_from_cfg(cfg)
     for t in cfg.train_dataloader.dataset.pipeline:
         TRANSFORMS.build(t)
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     assert len(optim.optimizer.param_groups) > 1
+    in_optim = {id(p) for g in optim.optimizer.param_groups
+                for p in g['params']}
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    assert in_optim == trainable  # a frozen teacher is never optimised
     if cfg.model.type == 'A2MIM':
         by_name = {id(p): n for n, p in model.named_parameters()}
         groups = {by_name[id(g['params'][0])]: g

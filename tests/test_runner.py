@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from conftest import TINY_RESNET, TINY_VIT
+from conftest import TINY_CONFIGS, TINY_RESNET, TINY_VIT
 from tools import train as train_tool
 
 
@@ -23,12 +23,16 @@ def _cfg(path, data, work_dir, iters=4, **options):
     cfg.default_hooks.logger.interval = 1
     cfg.work_dir = str(work_dir)
     cfg.merge_from_dict(options)
+    if cfg.optim_wrapper.type == 'AmpOptimWrapper' and \
+            not torch.cuda.is_available():
+        cfg.optim_wrapper.type = 'OptimWrapper'
+        cfg.optim_wrapper.pop('loss_scale', None)
     return cfg
 
 
-@pytest.mark.parametrize('config', [TINY_RESNET, TINY_VIT],
-                         ids=['resnet', 'vit'])
-def test_train_save_and_resume_to_the_same_state(config, demo_data, tmp_path):
+@pytest.mark.parametrize('name', list(TINY_CONFIGS))
+def test_train_save_and_resume_to_the_same_state(name, demo_data, tmp_path):
+    config = TINY_CONFIGS[name]
     cfg = _cfg(config, demo_data, tmp_path)
     runner = train_tool.build_runner(train_tool.adapt_cfg_to_device(cfg))
     runner.train()

@@ -1,3 +1,4 @@
 from .a2mim import A2MIM
+from .maskdistill import MaskDistill
 
-__all__ = ['A2MIM']
+__all__ = ['A2MIM', 'MaskDistill']

@@ -1,4 +1,4 @@
-"""ResNet that takes a MIM mask, for A2MIM pre-training."""
+"""ResNets that take a MIM mask: A2MIM (residual token) and SimMIM (replace)."""
 from typing import Optional, Tuple
 
 import torch
@@ -10,7 +10,7 @@ from .mask_token import MaskTokenMixin
 
 
 @MODELS.register_module()
-class A2MIMResNet(MaskTokenMixin, ResNet):
+class MIMResNet(MaskTokenMixin, ResNet):
     """mmpretrain's ``ResNet`` with a mask token applied before one stage.
 
     Without a mask it is exactly ``ResNet``; its checkpoint keys are those of
@@ -33,6 +33,8 @@ class A2MIMResNet(MaskTokenMixin, ResNet):
         replace (bool): Substitute the token (SimMIM) instead of adding it
             (A2MIM). Defaults to False.
         **kwargs: Arguments of mmpretrain's ``ResNet``.
+
+    Downstream backbone: ``mmpretrain.ResNet`` / ``mmdet.ResNet`` (same keys).
     """
 
     def __init__(self,
@@ -74,3 +76,23 @@ class A2MIMResNet(MaskTokenMixin, ResNet):
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
+
+
+@MODELS.register_module()
+class A2MIMResNet(MIMResNet):
+    """A2MIM ResNet: the token is *added* to the input of stage 3 (the
+    stride-16 map), optionally after a learnable gamma (``mask_init``).
+    See :class:`MIMResNet` for the arguments."""
+
+    def __init__(self, mask_layer: int = 3, replace: bool = False, **kwargs):
+        super().__init__(mask_layer=mask_layer, replace=replace, **kwargs)
+
+
+@MODELS.register_module()
+class SimMIMResNet(MIMResNet):
+    """SimMIM ResNet (the A2MIM paper's SimMIM baseline): the token
+    *replaces* the features at the input of stage 0 (after the stem, stride
+    4). See :class:`MIMResNet` for the arguments."""
+
+    def __init__(self, mask_layer: int = 0, replace: bool = True, **kwargs):
+        super().__init__(mask_layer=mask_layer, replace=replace, **kwargs)

@@ -1,4 +1,4 @@
-"""ViT with relative position bias and layer scale that takes a MIM mask."""
+"""ViTs (relative position bias, layer scale) that take a MIM mask."""
 from typing import Optional, Tuple
 
 import torch
@@ -10,8 +10,8 @@ from .mask_token import MaskTokenMixin
 
 
 @MODELS.register_module()
-class A2MIMViT(MaskTokenMixin, BEiTViT):
-    """mmpretrain's ``BEiTViT`` with a mask token, for A2MIM pre-training.
+class MIMViT(MaskTokenMixin, BEiTViT):
+    """mmpretrain's ``BEiTViT`` with a mask token, for MIM pre-training.
 
     ``BEiTViT`` is the mmpretrain ViT with per-layer relative position bias
     and layer scale, as the A2MIM/SimMIM ViTs use. ``arch='small'`` is
@@ -39,6 +39,9 @@ class A2MIMViT(MaskTokenMixin, BEiTViT):
         layer_scale_init_value (float): Defaults to 0.1.
         drop_path_rate (float): Defaults to 0.1.
         **kwargs: Other arguments of mmpretrain's ``BEiTViT``.
+
+    Downstream backbone: ``mmpretrain.BEiTViT`` (same keys; a shared relative
+    position bias is expanded to every layer when loading).
     """
 
     def __init__(self,
@@ -100,3 +103,40 @@ class A2MIMViT(MaskTokenMixin, BEiTViT):
             if i in self.out_indices:
                 outs.append(self._format_output(x, hw))
         return tuple(outs)
+
+
+@MODELS.register_module()
+class A2MIMViT(MIMViT):
+    """A2MIM ViT: residual mask token after the patch embedding; absolute
+    position embedding, relative position bias per layer, layer scale 0.1,
+    as the official A2MIM/SimMIM-style ViT. See :class:`MIMViT`."""
+
+    def __init__(self, replace: bool = False, use_abs_pos_emb: bool = True,
+                 use_rel_pos_bias: bool = True,
+                 use_shared_rel_pos_bias: bool = False, **kwargs):
+        super().__init__(
+            replace=replace, use_abs_pos_emb=use_abs_pos_emb,
+            use_rel_pos_bias=use_rel_pos_bias,
+            use_shared_rel_pos_bias=use_shared_rel_pos_bias, **kwargs)
+
+
+@MODELS.register_module()
+class SimMIMViT(MIMViT):
+    """SimMIM ViT (official recipe): the mask token *replaces* the masked
+    patch embeddings; no absolute position embedding, one relative position
+    bias shared by all layers, layer scale 0.1. See :class:`MIMViT`."""
+
+    def __init__(self, replace: bool = True, use_abs_pos_emb: bool = False,
+                 use_rel_pos_bias: bool = False,
+                 use_shared_rel_pos_bias: bool = True, **kwargs):
+        super().__init__(
+            replace=replace, use_abs_pos_emb=use_abs_pos_emb,
+            use_rel_pos_bias=use_rel_pos_bias,
+            use_shared_rel_pos_bias=use_shared_rel_pos_bias, **kwargs)
+
+
+@MODELS.register_module()
+class MaskDistillViT(SimMIMViT):
+    """MaskDistill student: dense encoding (the mask token replaces the
+    masked patches, all tokens are encoded), a shared relative position
+    bias and layer scale 0.1, as in the paper (BEiT-style student)."""
