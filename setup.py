@@ -12,6 +12,9 @@ INSTALL_REQUIRES = [
     'numpy<2',
     'setuptools<82',  # mmengine's mmdet::/mmseg:: configs import pkg_resources
     'matplotlib',
+    # mmpretrain resizes relative position bias tables (fine-tuning at another
+    # resolution) with scipy.interpolate.interp2d, removed in SciPy 1.14
+    'scipy<1.14',
 ]
 EXTRAS = {
     'det': ['mmdet==3.3.0', 'pycocotools'],

@@ -38,6 +38,8 @@ def test_config_builds(path, tmp_path):
     assert cfg.custom_imports == dict(imports=['mim_plugins'],
                                       allow_failed_imports=False)
     adapt_cfg_to_device(cfg)
+    from mmengine.registry import init_default_scope
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     teacher = cfg.model.get('target_generator')
     if teacher is not None and teacher.get('checkpoint'):
         teacher.checkpoint = _teacher_checkpoint(teacher, tmp_path / 't.pth')
@@ -107,3 +109,14 @@ def test_vit_step_schedule_decays_at_epoch_700():
         lrs.append(opt.param_groups[0]['lr'])
         sched.step()
     assert lrs[699] == 1.0 and lrs[700] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize('path', CONFIGS,
+                         ids=[osp.relpath(p, ROOT) for p in CONFIGS])
+def test_dataloaders_build_their_collate_function(path):
+    """mmengine tags dicts inherited from `pkg::` bases with `_scope_`, which
+    a collate function then receives as an argument."""
+    cfg = Config.fromfile(path)
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        collate = (cfg.get(name) or {}).get('collate_fn')
+        assert collate is None or '_scope_' not in collate, name

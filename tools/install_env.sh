@@ -53,7 +53,7 @@ mkdir -p "$WHEEL_DIR"
 
 "${PIP[@]}" install -q "$WHEEL_DIR"/mmcv-*.whl \
   "mmengine==0.10.7" "mmpretrain==1.2.0" "mmdet==3.3.0" "mmsegmentation==1.2.2" \
-  pycocotools ftfy regex "numpy<2" "setuptools==80.9.0" matplotlib pytest
+  pycocotools ftfy regex "numpy<2" "setuptools==80.9.0" "scipy<1.14" matplotlib pytest
 # the package itself: editable, its requirements are all installed above
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
 echo "$REQ_HASH" > "$STAMP"

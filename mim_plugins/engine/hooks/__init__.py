@@ -1,3 +1,4 @@
 from .invalid_loss_hook import StopOnInvalidLossHook
+from .pretrained_check_hook import PretrainedCheckHook
 
-__all__ = ['StopOnInvalidLossHook']
+__all__ = ['PretrainedCheckHook', 'StopOnInvalidLossHook']

@@ -1,0 +1,17 @@
+# ImageNet fine-tuning of an A2MIM ViT-B for 100 epochs (paper: 84.2 top-1):
+# the ViT-S recipe with the base arch.
+_base_ = './vit-small-p16_a2mim-pre_8xb128-amp-coslr-200e_in1k.py'
+
+pretrained = '{{$PRETRAINED:work_dirs/a2mim_vit-base_8xb128-accu2-step-800e_in1k/epoch_800.pth}}'  # noqa
+model = dict(
+    backbone=dict(arch='base', init_cfg=dict(checkpoint=pretrained)))
+
+max_epochs = 100
+warmup_epochs = 20
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs,
+         end=max_epochs, eta_min=1e-6, convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs)

@@ -1,0 +1,6 @@
+# ImageNet fine-tuning of a SimMIM ResNet-50 (the A2MIM paper's baseline),
+# RSB A2 + EMA, as for A2MIM.
+_base_ = '../a2mim/resnet50_a2mim-pre_8xb256-rsb-a2-300e_in1k.py'
+
+pretrained = '{{$PRETRAINED:work_dirs/simmim_resnet50_8xb256-amp-coslr-300e_in1k/epoch_300.pth}}'  # noqa
+model = dict(backbone=dict(init_cfg=dict(checkpoint=pretrained)))

@@ -1,0 +1,112 @@
+"""Pre-training checkpoints into mmpretrain ImageNet fine-tuning configs."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from conftest import ROOT
+from mim_plugins.apis import build_model_from_cfg
+from mim_plugins.engine import adapt_cfg_to_device
+from mim_plugins.engine.pretrained_check import (check_loaded_values,
+                                                 check_pretrained)
+from tools import train as train_tool
+from transfer_utils import pretrain, shrink_backbone, shrink_pipeline
+
+CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs/classification/*/*.py')))
+
+
+def _source(path):
+    """Which tiny pre-training feeds a fine-tuning config."""
+    method = osp.basename(osp.dirname(path))
+    arch = osp.basename(path).split('-')[0].split('_')[0]
+    kind = {'vit': 'vit', 'resnet50': 'resnet', 'swin': 'swin'}[arch]
+    return f'{method}_{kind}'
+
+
+@pytest.fixture(scope='module')
+def checkpoints(demo_data, tmp_path_factory):
+    work = tmp_path_factory.mktemp('pretrain')
+    names = sorted({_source(p) for p in CONFIGS})
+    return {n: pretrain(n, demo_data, str(work / n)) for n in names}
+
+
+def _tiny_cfg(path, ckpt, demo_data=None, work_dir=None):
+    cfg = Config.fromfile(path)
+    adapt_cfg_to_device(cfg)
+    channels = shrink_backbone(cfg.model.backbone)
+    cfg.model.backbone.init_cfg.checkpoint = ckpt
+    cfg.model.head.in_channels = channels
+    cfg.model.head.num_classes = 4
+    cfg.data_preprocessor.num_classes = 4
+    if demo_data is not None:
+        for split, loader in (('train', 'train_dataloader'),
+                              ('val', 'val_dataloader'),
+                              ('val', 'test_dataloader')):
+            dl = cfg[loader]
+            dl.batch_size = 8
+            dl.num_workers = 0
+            dl.persistent_workers = False
+            dl.dataset = dict(type='CustomDataset', data_root=demo_data,
+                              data_prefix=split,
+                              pipeline=shrink_pipeline(dl.dataset.pipeline))
+            if dl.sampler.type == 'RepeatAugSampler':
+                dl.sampler = dict(type='DefaultSampler', shuffle=True)
+        cfg.val_evaluator = dict(type='Accuracy', topk=(1, ))
+        cfg.test_evaluator = cfg.val_evaluator
+        cfg.train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=1)
+        cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0,
+                                    by_epoch=True, begin=0, end=1)]
+        cfg.work_dir = work_dir
+    return cfg
+
+
+@pytest.mark.parametrize('path', CONFIGS,
+                         ids=[osp.relpath(p, ROOT) for p in CONFIGS])
+def test_pretrain_checkpoint_loads_completely(path, checkpoints):
+    ckpt = checkpoints[_source(path)]
+    cfg = _tiny_cfg(path, ckpt)
+    init_default_scope('mmpretrain')
+    model = build_model_from_cfg(cfg)
+    hooks = [h for h in cfg.custom_hooks if h.type == 'PretrainedCheckHook']
+    assert hooks, 'every fine-tuning config guards its pre-trained load'
+    reports = check_pretrained(model, hooks[0].get('allow_missing', ()))
+    model.init_weights()
+    check_loaded_values(model, reports)
+    pre = torch.load(ckpt, map_location='cpu')['state_dict']
+    own = model.backbone.state_dict()
+    same = [k for k in own if 'backbone.' + k in pre
+            and own[k].shape == pre['backbone.' + k].shape]
+    assert len(same) > 0.8 * len(own)
+    for k in same:
+        torch.testing.assert_close(own[k], pre['backbone.' + k], msg=k)
+
+
+@pytest.mark.parametrize('name', [
+    'a2mim/vit-small-p16_a2mim-pre_8xb128-amp-coslr-200e_in1k.py',
+    'a2mim/resnet50_a2mim-pre_8xb256-rsb-a3-100e_in1k.py',
+    'simmim/swin-base-w7_simmim-pre_8xb256-coslr-100e_in1k.py',
+])
+def test_fine_tune_trains_and_evaluates(name, checkpoints, demo_data,
+                                        tmp_path):
+    path = osp.join(ROOT, 'configs/classification', name)
+    cfg = _tiny_cfg(path, checkpoints[_source(path)], demo_data,
+                    str(tmp_path))
+    runner = train_tool.build_runner(cfg)
+    runner.train()
+    top1 = runner.message_hub.get_scalar('val/accuracy/top1').current()
+    assert 0 <= top1 <= 100
+    assert osp.exists(tmp_path / 'epoch_1.pth')
+
+
+def test_wrong_prefix_stops_fine_tuning(checkpoints, demo_data, tmp_path):
+    path = osp.join(ROOT, 'configs/classification/a2mim/'
+                    'resnet50_a2mim-pre_8xb256-rsb-a3-100e_in1k.py')
+    cfg = _tiny_cfg(path, checkpoints['a2mim_resnet'], demo_data,
+                    str(tmp_path))
+    cfg.model.backbone.init_cfg.prefix = 'encoder.'
+    runner = train_tool.build_runner(cfg)
+    with pytest.raises(RuntimeError, match='refusing a partial load'):
+        runner.train()
