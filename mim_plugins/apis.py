@@ -7,12 +7,13 @@ from mmengine.runner import load_checkpoint
 
 
 def build_model_from_cfg(cfg: Union[str, Config]):
-    """Build ``cfg.model`` in mmpretrain's scope, with the config's data
-    preprocessor merged in as the Runner does."""
+    """Build ``cfg.model`` in the config's default scope (mmpretrain, mmdet
+    or mmseg), with its data preprocessor merged in as the Runner does."""
     import mim_plugins  # noqa: F401  registers our modules
-    from mmpretrain.registry import MODELS
+    from mmengine.registry import MODELS, init_default_scope
     if isinstance(cfg, str):
         cfg = Config.fromfile(cfg)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model_cfg = cfg.model.copy()
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)

@@ -33,6 +33,15 @@ TINY_CONFIGS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def mmpretrain_scope():
+    """mmengine's default scope is global: a test that builds an mmseg or
+    mmdet model must not leave it set for the next test."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmpretrain')
+    yield
+
+
 @pytest.fixture(scope='session')
 def demo_data(tmp_path_factory):
     """A small generated image folder (4 classes x 16 train images, 64 px)."""

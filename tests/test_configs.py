@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
-from mmpretrain.registry import TRANSFORMS
+from mmengine.registry import TRANSFORMS
 
 from conftest import ROOT
 from mim_plugins.apis import build_model_from_cfg
@@ -47,7 +47,6 @@ def test_config_builds(path, tmp_path):
     for t in cfg.train_dataloader.dataset.pipeline:
         TRANSFORMS.build(t)
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
-    assert len(optim.optimizer.param_groups) > 1
     in_optim = {id(p) for g in optim.optimizer.param_groups
                 for p in g['params']}
     trainable = {id(p) for p in model.parameters() if p.requires_grad}

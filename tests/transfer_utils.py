@@ -12,9 +12,12 @@ TINY_SWIN_ARCH = dict(embed_dims=32, depths=[1, 1, 1, 1],
                       num_heads=[1, 1, 2, 2])
 
 
-def pretrain(name, data_root, work_dir, iters=2):
+def pretrain(name, data_root, work_dir, iters=2, vit_layers=2):
     """Run a tiny pre-training; return its checkpoint."""
     cfg = Config.fromfile(TINY_CONFIGS[name])
+    if isinstance(cfg.model.backbone.get('arch'), dict) and \
+            'num_layers' in cfg.model.backbone.arch:
+        cfg.model.backbone.arch.num_layers = vit_layers
     cfg.train_dataloader.dataset.data_root = data_root
     cfg.train_dataloader.batch_size = 4
     cfg.train_cfg.max_iters = iters
@@ -26,11 +29,12 @@ def pretrain(name, data_root, work_dir, iters=2):
     return osp.join(work_dir, f'iter_{iters}.pth')
 
 
-def shrink_backbone(backbone: dict) -> int:
+def shrink_backbone(backbone: dict, vit_layers: int = 2) -> int:
     """Tiny arch in place (as the tiny pre-training configs); out channels."""
     t = backbone['type']
     if t in ('BEiTViT', 'mmpretrain.BEiTViT'):
-        backbone.update(arch=TINY_VIT_ARCH, img_size=64, patch_size=8)
+        backbone.update(arch=dict(TINY_VIT_ARCH, num_layers=vit_layers),
+                        img_size=64, patch_size=8)
         return 64
     if t in ('SwinTransformer', 'mmpretrain.SwinTransformer'):
         backbone.update(arch=TINY_SWIN_ARCH, img_size=64,

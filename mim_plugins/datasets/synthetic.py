@@ -80,3 +80,43 @@ def make_classification_folder(root: str,
                 make_image(rng, cls, size).save(osp.join(folder, f'{i:04d}.png'))
     open(stamp, 'w').close()
     return root
+
+
+def make_segmentation_folder(root: str,
+                             num_train: int = 16,
+                             num_val: int = 4,
+                             size: int = 64,
+                             classes: Sequence[str] = CLASSES,
+                             max_shapes: int = 3,
+                             seed: int = 0) -> str:
+    """Write an ADE20K-layout semantic segmentation set under ``root``.
+
+    ``images/{training,validation}/NNNN.png`` and
+    ``annotations/{training,validation}/NNNN.png`` whose pixel values are 0
+    for the background and ``k + 1`` for class ``k`` (ADE20K's convention,
+    read with ``reduce_zero_label=True``). Several shapes per image, later
+    ones on top. An existing complete folder is left as it is.
+    """
+    stamp = osp.join(root, f'.complete-{num_train}-{num_val}-{size}-{seed}')
+    if osp.exists(stamp):
+        return root
+    rng = np.random.default_rng(seed)
+    for split, count in (('training', num_train), ('validation', num_val)):
+        os.makedirs(osp.join(root, 'images', split), exist_ok=True)
+        os.makedirs(osp.join(root, 'annotations', split), exist_ok=True)
+        for i in range(count):
+            img = Image.fromarray(
+                np.clip(_background(rng, size), 0, 255).astype(np.uint8))
+            label = Image.new('L', (size, size), 0)
+            for _ in range(rng.integers(1, max_shapes + 1)):
+                k = int(rng.integers(len(classes)))
+                r = rng.uniform(0.12, 0.25) * size
+                cx, cy = rng.uniform(r, size - r, 2)
+                color = tuple(int(c) for c in rng.integers(0, 256, 3))
+                draw_shape(ImageDraw.Draw(img), classes[k], cx, cy, r, color)
+                draw_shape(ImageDraw.Draw(label), classes[k], cx, cy, r,
+                           k + 1)
+            img.save(osp.join(root, 'images', split, f'{i:04d}.png'))
+            label.save(osp.join(root, 'annotations', split, f'{i:04d}.png'))
+    open(stamp, 'w').close()
+    return root
