@@ -12,9 +12,14 @@ TINY_SWIN_ARCH = dict(embed_dims=32, depths=[1, 1, 1, 1],
                       num_heads=[1, 1, 2, 2])
 
 
-def pretrain(name, data_root, work_dir, iters=2, vit_layers=2):
+def pretrain(name, data_root, work_dir, iters=2, vit_layers=2,
+             resnet_base=None):
     """Run a tiny pre-training; return its checkpoint."""
     cfg = Config.fromfile(TINY_CONFIGS[name])
+    if resnet_base and 'ResNet' in cfg.model.backbone.type:
+        cfg.model.backbone.update(stem_channels=resnet_base,
+                                  base_channels=resnet_base)
+        cfg.model.neck.in_channels = resnet_base * 8
     if isinstance(cfg.model.backbone.get('arch'), dict) and \
             'num_layers' in cfg.model.backbone.arch:
         cfg.model.backbone.arch.num_layers = vit_layers

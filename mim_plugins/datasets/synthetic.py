@@ -120,3 +120,86 @@ def make_segmentation_folder(root: str,
             label.save(osp.join(root, 'annotations', split, f'{i:04d}.png'))
     open(stamp, 'w').close()
     return root
+
+
+def shape_polygon(shape: str, cx: float, cy: float, r: float) -> list:
+    """The outline of a shape as a flat [x1, y1, x2, y2, ...] polygon."""
+    if shape == 'circle':
+        t = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+        pts = np.stack([cx + r * np.cos(t), cy + r * np.sin(t)], 1)
+    elif shape == 'square':
+        pts = np.array([[cx - r, cy - r], [cx + r, cy - r], [cx + r, cy + r],
+                        [cx - r, cy + r]])
+    elif shape == 'triangle':
+        pts = np.array([[cx, cy - r], [cx + r, cy + r], [cx - r, cy + r]])
+    elif shape == 'cross':
+        w = r / 3
+        pts = np.array([[cx - w, cy - r], [cx + w, cy - r], [cx + w, cy - w],
+                        [cx + r, cy - w], [cx + r, cy + w], [cx + w, cy + w],
+                        [cx + w, cy + r], [cx - w, cy + r], [cx - w, cy + w],
+                        [cx - r, cy + w], [cx - r, cy - w], [cx - w, cy - w]])
+    else:
+        raise ValueError(f'Unknown shape {shape!r}; use one of {CLASSES}.')
+    return [float(v) for v in pts.reshape(-1)]
+
+
+def make_coco_instances(root: str,
+                        num_train: int = 16,
+                        num_val: int = 4,
+                        size: int = 128,
+                        classes: Sequence[str] = CLASSES,
+                        max_shapes: int = 3,
+                        seed: int = 0) -> str:
+    """Write a COCO-format instance segmentation set under ``root``.
+
+    ``{train,val}/NNNN.png`` and ``annotations/instances_{train,val}.json``
+    with one polygon, box and area per shape (category ids from 1). Shapes do
+    not overlap, so every mask is exactly its polygon. An existing complete
+    folder is left as it is.
+    """
+    import json
+    stamp = osp.join(root, f'.complete-{num_train}-{num_val}-{size}-{seed}')
+    if osp.exists(stamp):
+        return root
+    rng = np.random.default_rng(seed)
+    os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
+    categories = [dict(id=i + 1, name=c) for i, c in enumerate(classes)]
+    ann_id = 1
+    for split, count in (('train', num_train), ('val', num_val)):
+        os.makedirs(osp.join(root, split), exist_ok=True)
+        images, annotations = [], []
+        for i in range(count):
+            img = Image.fromarray(
+                np.clip(_background(rng, size), 0, 255).astype(np.uint8))
+            draw = ImageDraw.Draw(img)
+            placed = []
+            for _ in range(int(rng.integers(1, max_shapes + 1))):
+                r = rng.uniform(0.1, 0.2) * size
+                cx, cy = rng.uniform(r + 1, size - r - 1, 2)
+                if any(np.hypot(cx - x, cy - y) < 1.5 * (r + q)
+                       for x, y, q in placed):
+                    continue
+                placed.append((cx, cy, r))
+                k = int(rng.integers(len(classes)))
+                poly = shape_polygon(classes[k], cx, cy, r)
+                color = tuple(int(c) for c in rng.integers(0, 256, 3))
+                draw.polygon(list(zip(poly[0::2], poly[1::2])), fill=color)
+                xs, ys = poly[0::2], poly[1::2]
+                x0, y0 = min(xs), min(ys)
+                area = 0.5 * abs(np.dot(xs, np.roll(ys, 1)) -
+                                 np.dot(ys, np.roll(xs, 1)))
+                annotations.append(dict(
+                    id=ann_id, image_id=i + 1, category_id=k + 1,
+                    segmentation=[poly], area=float(area),
+                    bbox=[x0, y0, max(xs) - x0, max(ys) - y0], iscrowd=0))
+                ann_id += 1
+            name = f'{i:04d}.png'
+            img.save(osp.join(root, split, name))
+            images.append(dict(id=i + 1, file_name=name, width=size,
+                               height=size))
+        with open(osp.join(root, 'annotations', f'instances_{split}.json'),
+                  'w') as f:
+            json.dump(dict(images=images, annotations=annotations,
+                           categories=categories), f)
+    open(stamp, 'w').close()
+    return root
