@@ -2,7 +2,7 @@
 # epochs (paper: 82.2 top-1), as the official A2MIM fine-tune: AdamW 1e-2 @
 # bs 1024 (2.5e-3 x 1024 / 256), layer decay 0.65, 20 warm-up epochs, cosine
 # to 1e-6, fp16, clip 5; mmpretrain's BEiT fine-tune pipeline (RandAugment,
-# random erasing, mixup 0.8, cutmix 1.0, label smoothing 0.1).
+# random erasing, mixup 0.8, cutmix 1.0, label smoothing 0.1) and EMA.
 # Pre-trained checkpoint: PRETRAINED=path (environment) or
 #   --cfg-options model.backbone.init_cfg.checkpoint=path
 _base_ = 'mmpretrain::beit/benchmarks/beit-base-p16_8xb128-coslr-100e_in1k.py'
@@ -41,5 +41,9 @@ param_scheduler = [
          end=max_epochs, eta_min=1e-6, convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs)
-# the new classification norm (ln2) is the only weight not pre-trained
-custom_hooks = [dict(type='PretrainedCheckHook', allow_missing=[r'^ln2\.'])]
+custom_hooks = [
+    # evaluate an exponential moving average of the weights
+    dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL'),
+    # the new classification norm (ln2) is the only weight not pre-trained
+    dict(type='PretrainedCheckHook', allow_missing=[r'^ln2\.']),
+]
