@@ -10,7 +10,7 @@ env:
 	bash tools/install_env.sh $(VENV)
 
 demo: env
-	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) tools/demo.py
+	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) tools/reproduce.py
 
 test: env
 	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m pytest tests -q -ra --durations=15

@@ -24,7 +24,15 @@ def reconstruct_batch(model, images: Sequence[np.ndarray],
     everywhere), ``pasted`` (reconstruction on the masked pixels, original
     elsewhere), and ``mask`` (N, H, W) in {0, 1}.
     """
+    was_training = model.training
     model.eval()
+    try:
+        return _reconstruct(model, images, mask, mask_patch_size, seed)
+    finally:
+        model.train(was_training)
+
+
+def _reconstruct(model, images, mask, mask_patch_size, seed) -> dict:
     pre = model.data_preprocessor
     device = next(model.parameters()).device
     x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().to(device)

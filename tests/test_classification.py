@@ -13,7 +13,8 @@ from mim_plugins.engine import adapt_cfg_to_device
 from mim_plugins.engine.pretrained_check import (check_loaded_values,
                                                  check_pretrained)
 from tools import train as train_tool
-from transfer_utils import pretrain, shrink_backbone, shrink_pipeline
+from mim_plugins.reproduce.tiny import tiny_classification
+from transfer_utils import pretrain
 
 CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs/classification/*/*.py')))
 
@@ -33,33 +34,11 @@ def checkpoints(demo_data, tmp_path_factory):
     return {n: pretrain(n, demo_data, str(work / n)) for n in names}
 
 
-def _tiny_cfg(path, ckpt, demo_data=None, work_dir=None):
+def _tiny_cfg(path, ckpt, demo_data='data/unused', work_dir=None):
     cfg = Config.fromfile(path)
     adapt_cfg_to_device(cfg)
-    channels = shrink_backbone(cfg.model.backbone)
-    cfg.model.backbone.init_cfg.checkpoint = ckpt
-    cfg.model.head.in_channels = channels
-    cfg.model.head.num_classes = 4
-    cfg.data_preprocessor.num_classes = 4
-    if demo_data is not None:
-        for split, loader in (('train', 'train_dataloader'),
-                              ('val', 'val_dataloader'),
-                              ('val', 'test_dataloader')):
-            dl = cfg[loader]
-            dl.batch_size = 8
-            dl.num_workers = 0
-            dl.persistent_workers = False
-            dl.dataset = dict(type='CustomDataset', data_root=demo_data,
-                              data_prefix=split,
-                              pipeline=shrink_pipeline(dl.dataset.pipeline))
-            if dl.sampler.type == 'RepeatAugSampler':
-                dl.sampler = dict(type='DefaultSampler', shuffle=True)
-        cfg.val_evaluator = dict(type='Accuracy', topk=(1, ))
-        cfg.test_evaluator = cfg.val_evaluator
-        cfg.train_cfg = dict(by_epoch=True, max_epochs=1, val_interval=1)
-        cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0,
-                                    by_epoch=True, begin=0, end=1)]
-        cfg.work_dir = work_dir
+    tiny_classification(cfg, ckpt, demo_data, iters=8)
+    cfg.work_dir = work_dir
     return cfg
 
 
@@ -100,7 +79,7 @@ def test_fine_tune_trains_and_evaluates(name, checkpoints, demo_data,
     runner.train()
     top1 = runner.message_hub.get_scalar('val/accuracy/top1').current()
     assert 0 <= top1 <= 100
-    assert osp.exists(tmp_path / 'epoch_1.pth')
+    assert osp.exists(tmp_path / 'iter_8.pth')
 
 
 def test_wrong_prefix_stops_fine_tuning(checkpoints, demo_data, tmp_path):

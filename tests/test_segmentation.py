@@ -13,10 +13,10 @@ from mim_plugins.engine import adapt_cfg_to_device
 from mim_plugins.engine.pretrained_check import (check_loaded_values,
                                                  check_pretrained)
 from tools import train as train_tool
-from transfer_utils import pretrain, shrink_backbone
+from mim_plugins.reproduce.tiny import tiny_segmentation
+from transfer_utils import pretrain
 
 CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs/segmentation/*/*.py')))
-CLASSES = ('circle', 'square', 'triangle', 'cross')
 
 
 def _source(path):
@@ -39,61 +39,11 @@ def ade_data(tmp_path_factory):
                                     num_train=8, num_val=4)
 
 
-def _shrink(cfg):
-    m = cfg.model
-    channels = shrink_backbone(m.backbone, vit_layers=4)
-    if 'ViT' in m.backbone.type:
-        m.backbone.out_indices = (0, 1, 2, 3)
-        m.neck.embed_dim = channels
-        m.decode_head.in_channels = [channels] * 4
-        m.auxiliary_head.in_channels = channels
-    else:
-        m.backbone.depth = 18
-        m.decode_head.in_channels = [16, 32, 64, 128]
-        m.auxiliary_head.in_channels = 64
-    m.decode_head.channels = 32
-    m.auxiliary_head.channels = 16
-    m.decode_head.num_classes = len(CLASSES)
-    m.auxiliary_head.num_classes = len(CLASSES)
-    m.data_preprocessor.size = (64, 64)
-    m.test_cfg = dict(mode='whole')
-
-
-def _tiny_cfg(path, ckpt, ade=None, work_dir=None):
+def _tiny_cfg(path, ckpt, ade='data/unused', work_dir=None):
     cfg = Config.fromfile(path)
     adapt_cfg_to_device(cfg)
-    _shrink(cfg)
-    cfg.model.backbone.init_cfg.checkpoint = ckpt
-    if ade is not None:
-        for loader, split in (('train_dataloader', 'training'),
-                              ('val_dataloader', 'validation'),
-                              ('test_dataloader', 'validation')):
-            dl = cfg[loader]
-            pipeline = dl.dataset.pipeline
-            for t in pipeline:
-                if t.type in ('RandomResize', 'Resize'):
-                    t.scale = (256, 64)
-                if t.type == 'RandomCrop':
-                    t.crop_size = (64, 64)
-            dl.update(batch_size=2, num_workers=0, persistent_workers=False)
-            dl.dataset = dict(
-                type='BaseSegDataset', data_root=ade,
-                data_prefix=dict(img_path=f'images/{split}',
-                                 seg_map_path=f'annotations/{split}'),
-                img_suffix='.png', seg_map_suffix='.png',
-                reduce_zero_label=True,
-                metainfo=dict(classes=CLASSES,
-                              palette=[[255, 0, 0], [0, 255, 0], [0, 0, 255],
-                                       [255, 255, 0]]),
-                pipeline=pipeline)
-        cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=4,
-                             val_interval=4)
-        cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0,
-                                    by_epoch=False, begin=0, end=4)]
-        cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                            by_epoch=False, interval=4)
-        cfg.default_hooks.logger.interval = 1
-        cfg.work_dir = work_dir
+    tiny_segmentation(cfg, ckpt, ade, iters=4, batch_size=2)
+    cfg.work_dir = work_dir
     return cfg
 
 

@@ -15,12 +15,16 @@ from PIL import Image, ImageDraw
 CLASSES = ('circle', 'square', 'triangle', 'cross')
 
 
-def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Smooth colour gradient plus stripes or noise."""
+def _background(rng: np.random.Generator, size: int,
+                texture: float = 1.0) -> np.ndarray:
+    """Smooth colour gradient plus, with probability ``texture``, stripes or
+    noise (half each)."""
     yy, xx = np.mgrid[0:size, 0:size] / size
     c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
     t = (xx * rng.uniform(-1, 1) + yy * rng.uniform(-1, 1))[..., None]
     img = c0 + (c1 - c0) * (t - t.min()) / (np.ptp(t) + 1e-6)
+    if rng.random() >= texture:
+        return img
     if rng.random() < 0.5:
         period = rng.uniform(4, 12)
         img += 25 * np.sin(2 * np.pi * (xx + yy) * size / period)[..., None]
@@ -47,10 +51,11 @@ def draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float,
         raise ValueError(f'Unknown shape {shape!r}; use one of {CLASSES}.')
 
 
-def make_image(rng: np.random.Generator, shape: str, size: int) -> Image.Image:
-    """One RGB image with a single shape on a textured background."""
+def make_image(rng: np.random.Generator, shape: str, size: int,
+               texture: float = 1.0) -> Image.Image:
+    """One RGB image with a single shape on a (textured) background."""
     img = Image.fromarray(
-        np.clip(_background(rng, size), 0, 255).astype(np.uint8))
+        np.clip(_background(rng, size, texture), 0, 255).astype(np.uint8))
     r = rng.uniform(0.2, 0.35) * size
     cx, cy = rng.uniform(r, size - r, 2)
     color = tuple(int(c) for c in rng.integers(0, 256, 3))
@@ -63,12 +68,15 @@ def make_classification_folder(root: str,
                                num_val: int = 8,
                                size: int = 64,
                                classes: Sequence[str] = CLASSES,
-                               seed: int = 0) -> str:
+                               seed: int = 0,
+                               texture: float = 1.0) -> str:
     """Write ``num_train``/``num_val`` images per class under ``root``.
 
+    ``texture`` is the probability of stripes or noise on a background.
     Returns ``root``. An existing complete folder is left as it is.
     """
-    stamp = osp.join(root, f'.complete-{num_train}-{num_val}-{size}-{seed}')
+    stamp = osp.join(root, f'.complete-{num_train}-{num_val}-{size}-{seed}'
+                     f'-{texture}')
     if osp.exists(stamp):
         return root
     rng = np.random.default_rng(seed)
@@ -77,7 +85,8 @@ def make_classification_folder(root: str,
             folder = osp.join(root, split, cls)
             os.makedirs(folder, exist_ok=True)
             for i in range(count):
-                make_image(rng, cls, size).save(osp.join(folder, f'{i:04d}.png'))
+                make_image(rng, cls, size, texture).save(
+                    osp.join(folder, f'{i:04d}.png'))
     open(stamp, 'w').close()
     return root
 

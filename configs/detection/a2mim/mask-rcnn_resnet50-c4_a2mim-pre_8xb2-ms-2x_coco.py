@@ -3,7 +3,7 @@
 # stage 4 as the RoI head (mmdet's ResLayer, loaded from the same
 # checkpoint's layer4), SyncBN, every stage trainable, pytorch-style ResNet
 # and ImageNet normalisation of the pre-training, shorter side 640-800.
-# Paper (A2MIM R50, C4 2x): see configs/detection/README.md.
+# Paper (A2MIM R50, C4 2x): 39.8 box AP / 34.9 mask AP.
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50-caffe-c4.py',
     'mmdet::_base_/datasets/coco_instance.py',

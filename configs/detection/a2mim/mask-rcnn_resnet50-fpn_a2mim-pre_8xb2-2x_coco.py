@@ -1,7 +1,7 @@
 # Mask R-CNN R50-FPN 2x on COCO from an A2MIM ResNet-50: mmdet's 2x recipe
 # (SGD 0.02 @ bs 16, 24 epochs) with SyncBN and every stage trainable, as
 # MIM backbones need (their BN statistics are not those of the detector's
-# data). Paper (A2MIM R50, 2x): 39.8 box AP / 34.9 mask AP.
+# data). The paper's R50 number is for the C4 setting (see the C4 config).
 # Pre-trained checkpoint: PRETRAINED=path (environment) or
 #   --cfg-options model.backbone.init_cfg.checkpoint=path
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_2x_coco.py'

@@ -1,4 +1,6 @@
 from .invalid_loss_hook import StopOnInvalidLossHook
 from .pretrained_check_hook import PretrainedCheckHook
+from .reconstruction_hook import ReconstructionVisHook
 
-__all__ = ['PretrainedCheckHook', 'StopOnInvalidLossHook']
+__all__ = ['PretrainedCheckHook', 'ReconstructionVisHook',
+           'StopOnInvalidLossHook']

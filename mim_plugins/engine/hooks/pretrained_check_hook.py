@@ -40,8 +40,18 @@ class PretrainedCheckHook(Hook):
         return runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
 
+    @staticmethod
+    def _will_resume(runner) -> bool:
+        """Whether load_or_resume will restore a checkpoint of this run."""
+        if not runner._resume:
+            return False
+        if runner._load_from:
+            return True
+        from mmengine.runner.checkpoint import find_latest_checkpoint
+        return find_latest_checkpoint(runner.work_dir) is not None
+
     def before_run(self, runner) -> None:
-        if runner._resume:
+        if self._will_resume(runner):
             return
         self.reports = check_pretrained(self._model(runner),
                                         self.allow_missing)

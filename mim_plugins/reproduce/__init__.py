@@ -1,0 +1,1 @@
+"""The end-to-end runner behind tools/reproduce.py and its pieces."""

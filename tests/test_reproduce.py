@@ -1,0 +1,117 @@
+"""The main job end to end, at a few iterations per stage."""
+import csv
+import json
+import os.path as osp
+
+import pytest
+from PIL import Image
+
+from mim_plugins.reproduce import paper
+from mim_plugins.reproduce.runner import stage_names
+from tools import collect_results, reproduce
+
+
+@pytest.fixture(scope='module')
+def demo_run(tmp_path_factory):
+    work = str(tmp_path_factory.mktemp('reproduce'))
+    assert reproduce.main(['--scale', 'test', '--work-dir', work]) == 0
+    return work
+
+
+def _png_ok(path):
+    with Image.open(path) as img:
+        return img.size[0] > 100 and img.size[1] > 100
+
+
+def test_every_stage_leaves_its_artefacts(demo_run):
+    for name in stage_names():
+        with open(osp.join(demo_run, name, 'stage.json')) as f:
+            stage = json.load(f)
+        if name == 'data':
+            continue
+        assert osp.exists(stage['checkpoint'])
+        assert _png_ok(stage['pictures']['loss_curve'])
+        if name.startswith('pretrain'):
+            assert _png_ok(stage['pictures']['reconstruction'])
+            assert _png_ok(osp.join(demo_run, name, 'vis',
+                                    'reconstruction_iter_4.png'))
+        else:
+            assert stage['metrics'] and all(
+                v is not None and v >= 0 for v in stage['metrics'].values())
+
+
+def test_table_has_every_row(demo_run):
+    with open(osp.join(demo_run, 'results.csv')) as f:
+        rows = list(csv.DictReader(f))
+    demo = [r for r in rows if r['scale'] == 'demo (CPU)']
+    full = [r for r in rows if r['scale'] == 'full']
+    # 2 classification + (box, mask) detection + 2 segmentation
+    assert len(demo) == 6 and all(r['ours'] != '' for r in demo)
+    assert all(r['chance'] != '' for r in demo)
+    assert len(full) == len(paper.ROWS)
+    for row, (_, _, _, metric, value, _, config) in zip(full, paper.ROWS):
+        assert float(row['paper']) == value and row['config'] == config
+        assert row['command'].endswith(osp.splitext(
+            osp.basename(config))[0]) and 'dist_train.sh' in row['command']
+    md = open(osp.join(demo_run, 'results.md')).read()
+    assert '| 1 |' in md and 'Commands for the rows' in md
+
+
+def test_rerun_skips_finished_stages(demo_run, capsys):
+    assert reproduce.main(['--scale', 'test', '--work-dir', demo_run,
+                           '--from', 'seg-resnet']) == 0
+    out = capsys.readouterr().out
+    assert 'seg-resnet: done before, skipped' in out
+    assert 'pretrain-resnet: done before, skipped' in out
+    assert 'cls-vit' not in out  # not needed by the selected stages
+
+
+def test_only_reruns_a_removed_stage(demo_run, capsys):
+    import shutil
+    shutil.rmtree(osp.join(demo_run, 'cls-resnet'))
+    assert reproduce.main(['--scale', 'test', '--work-dir', demo_run,
+                           '--only', 'cls-resnet']) == 0
+    out = capsys.readouterr().out
+    assert 'cls-resnet: done in' in out
+    assert osp.exists(osp.join(demo_run, 'cls-resnet', 'stage.json'))
+
+
+def test_collect_results_rebuilds_the_table(demo_run, capsys):
+    assert collect_results.main([demo_run]) == 0
+    assert 'classification' in capsys.readouterr().out
+
+
+def test_paper_preset_writes_the_jobs(tmp_path):
+    assert reproduce.main(['--preset', 'paper', '--work-dir', str(tmp_path),
+                           '--gpus', '8', '--imagenet', 'data/imagenet',
+                           '--coco', 'data/coco', '--ade', 'data/ade']) == 0
+    lines = (tmp_path / 'commands.sh').read_text().splitlines()
+    jobs = [line for line in lines if 'dist_train.sh' in line]
+    assert len(jobs) == len(paper.PRETRAIN) + len({r[-1] for r in paper.ROWS})
+    assert all(line.endswith('--resume') for line in jobs)
+    pre = jobs[:len(paper.PRETRAIN)]
+    assert all('PRETRAINED' not in j and 'data/imagenet' in j for j in pre)
+    det = [j for j in jobs if '/detection/' in j]
+    assert det and all('PRETRAINED=work_dirs/' in j and 'data/coco' in j
+                       for j in det)
+    slurm = (tmp_path / 'slurm_commands.sh').read_text()
+    assert slurm.count('tools/slurm_train.sh') == len(jobs)
+
+
+def test_reconstruction_hook_saves_every_interval_once(demo_data, tmp_path):
+    from mmengine.config import Config
+    from conftest import TINY_VIT
+    from tools import train as train_tool
+    cfg = Config.fromfile(TINY_VIT)
+    cfg.train_dataloader.dataset.data_root = demo_data
+    cfg.train_dataloader.batch_size = 4
+    cfg.train_cfg.max_iters = 5
+    cfg.param_scheduler = []
+    cfg.custom_hooks = [dict(type='ReconstructionVisHook', interval=2,
+                             num_images=2)]
+    cfg.work_dir = str(tmp_path)
+    train_tool.build_runner(cfg).train()
+    saved = sorted(p.name for p in (tmp_path / 'vis').iterdir())
+    assert saved == ['reconstruction_iter_2.png', 'reconstruction_iter_4.png',
+                     'reconstruction_iter_5.png']
+    assert _png_ok(tmp_path / 'vis' / 'reconstruction_iter_5.png')
