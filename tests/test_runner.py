@@ -23,11 +23,7 @@ def _cfg(path, data, work_dir, iters=4, **options):
     cfg.default_hooks.logger.interval = 1
     cfg.work_dir = str(work_dir)
     cfg.merge_from_dict(options)
-    if cfg.optim_wrapper.type == 'AmpOptimWrapper' and \
-            not torch.cuda.is_available():
-        cfg.optim_wrapper.type = 'OptimWrapper'
-        cfg.optim_wrapper.pop('loss_scale', None)
-    return cfg
+    return train_tool.adapt_cfg_to_device(cfg)
 
 
 @pytest.mark.parametrize('name', list(TINY_CONFIGS))
