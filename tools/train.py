@@ -69,6 +69,13 @@ def merge_args(cfg: Config, args) -> Config:
 
 
 def build_runner(cfg: Config) -> Runner:
+    if cfg.get('compile') and not any(
+            h.get('type') == 'PlainParamGroupsHook'
+            for h in cfg.get('custom_hooks', [])):
+        # TorchDynamo cannot trace the optimizer step over mmengine's
+        # ConfigDict param groups
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='PlainParamGroupsHook')]
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     from mmengine.registry import RUNNERS

@@ -1,6 +1,7 @@
 from .invalid_loss_hook import StopOnInvalidLossHook
+from .param_groups_hook import PlainParamGroupsHook
 from .pretrained_check_hook import PretrainedCheckHook
 from .reconstruction_hook import ReconstructionVisHook
 
-__all__ = ['PretrainedCheckHook', 'ReconstructionVisHook',
+__all__ = ['PlainParamGroupsHook', 'PretrainedCheckHook', 'ReconstructionVisHook',
            'StopOnInvalidLossHook']

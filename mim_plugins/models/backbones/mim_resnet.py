@@ -32,7 +32,17 @@ class MIMResNet(MaskTokenMixin, ResNet):
             ``x * (1 - m) + x * m * gamma``. Defaults to 0.
         replace (bool): Substitute the token (SimMIM) instead of adding it
             (A2MIM). Defaults to False.
-        **kwargs: Arguments of mmpretrain's ``ResNet``.
+        channels_last (bool): Keep the 4-D weights (and the input, hence the
+            features) in ``torch.channels_last`` memory format, the fast
+            layout of cuDNN convolutions under AMP. Only the memory layout
+            changes: the parameters stay the same ``Parameter`` objects with
+            the same values, so optimizers, checkpoints (they load into a
+            default-layout model) and outputs are unaffected.
+            Defaults to False.
+        with_cp (bool): mmpretrain's ``ResNet`` option: run each residual
+            block under activation checkpointing (less memory, one more
+            forward of each block in the backward pass). Defaults to False.
+        **kwargs: Other arguments of mmpretrain's ``ResNet``.
 
     Downstream backbone: ``mmpretrain.ResNet`` / ``mmdet.ResNet`` (same keys).
     """
@@ -42,6 +52,7 @@ class MIMResNet(MaskTokenMixin, ResNet):
                  mask_token: str = 'learnable',
                  mask_init: float = 0.,
                  replace: bool = False,
+                 channels_last: bool = False,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         if not 0 <= mask_layer < len(self.res_layers):
@@ -52,11 +63,30 @@ class MIMResNet(MaskTokenMixin, ResNet):
         channels = getattr(self, self.res_layers[mask_layer])[0].in_channels
         self._init_mask_token((1, channels, 1, 1), mask_token, mask_init,
                               replace)
+        self.channels_last = channels_last
+        self._to_channels_last()
+
+    def _to_channels_last(self) -> None:
+        """Re-lay the 4-D parameters and buffers out as channels_last, in
+        place (``.data`` only: the ``Parameter`` objects are kept)."""
+        if not self.channels_last:
+            return
+        fmt = torch.channels_last
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t.dim() == 4 and not t.is_contiguous(memory_format=fmt):
+                t.data = t.data.contiguous(memory_format=fmt)
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        # in-place initialisers keep the layout; this is a safeguard
+        self._to_channels_last()
 
     def forward(self,
                 x: torch.Tensor,
                 mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor]:
         """Features of ``x``; masked before stage ``mask_layer`` if a mask is given."""
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         if mask is None:
             return super().forward(x)
         in_size = x.shape[-1]

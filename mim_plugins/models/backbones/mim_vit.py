@@ -1,12 +1,16 @@
 """ViTs (relative position bias, layer scale) that take a MIM mask."""
 from typing import Optional, Tuple
 
+import numpy as np
 import torch
+import torch.nn as nn
+from torch.utils.checkpoint import checkpoint
 
 from mmpretrain.models.backbones import BEiTViT
 from mmpretrain.registry import MODELS
 from ..utils import check_mask_grid
 from .mask_token import MaskTokenMixin
+from .sdpa_attention import SDPABEiTAttention
 
 
 @MODELS.register_module()
@@ -38,6 +42,15 @@ class MIMViT(MaskTokenMixin, BEiTViT):
         use_abs_pos_emb (bool): Defaults to True.
         layer_scale_init_value (float): Defaults to 0.1.
         drop_path_rate (float): Defaults to 0.1.
+        use_sdpa (bool): Compute the attention of every layer with PyTorch's
+            fused ``scaled_dot_product_attention`` (the relative position
+            bias is its additive mask). Same parameters and checkpoint keys
+            as mmpretrain's ``BEiTAttention``, same outputs up to float
+            rounding. Defaults to True.
+        with_cp (bool): Run each transformer layer under activation
+            checkpointing (``torch.utils.checkpoint``, non-reentrant) when
+            training with gradients: less memory, one more forward of each
+            layer in the backward pass. Defaults to False.
         **kwargs: Other arguments of mmpretrain's ``BEiTViT``.
 
     Downstream backbone: ``mmpretrain.BEiTViT`` (same keys; a shared relative
@@ -54,6 +67,8 @@ class MIMViT(MaskTokenMixin, BEiTViT):
                  use_abs_pos_emb: bool = True,
                  layer_scale_init_value: float = 0.1,
                  drop_path_rate: float = 0.1,
+                 use_sdpa: bool = True,
+                 with_cp: bool = False,
                  **kwargs) -> None:
         super().__init__(
             out_type=out_type,
@@ -69,19 +84,41 @@ class MIMViT(MaskTokenMixin, BEiTViT):
         self.mask_layer = mask_layer
         self._init_mask_token((1, 1, self.embed_dims), mask_token, mask_init,
                               replace)
+        # BEiTViT's stochastic depth rates come from np.linspace: numpy
+        # scalars, which TorchDynamo turns into tensors, so ``drop_prob ==
+        # 0.`` in mmcv's drop_path becomes a data-dependent branch, a graph
+        # break that sends the whole layer loop back to eager under
+        # torch.compile. Python floats are constants to it.
+        for module in self.modules():
+            if isinstance(getattr(module, 'drop_prob', None), np.floating):
+                module.drop_prob = float(module.drop_prob)
+        self.use_sdpa = use_sdpa
+        if use_sdpa:
+            for layer in self.layers:
+                SDPABEiTAttention.convert(layer.attn)
+        self.with_cp = with_cp
+
+    def _forward_layer(self, layer: nn.Module, x: torch.Tensor,
+                       rel_pos_bias: Optional[torch.Tensor]) -> torch.Tensor:
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            return checkpoint(layer, x, rel_pos_bias, use_reentrant=False)
+        return layer(x, rel_pos_bias)
 
     def forward(self,
                 x: torch.Tensor,
                 mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor]:
-        """Features of ``x``; masked at ``mask_layer`` if a mask is given."""
-        if mask is None:
-            return super().forward(x)
+        """Features of ``x``; masked at ``mask_layer`` if a mask is given.
+
+        Without a mask this is ``BEiTViT.forward``.
+        """
         B, _, H, W = x.shape
         x, hw = self.patch_embed(x)
-        check_mask_grid(mask, hw, type(self).__name__, stride=H // hw[0])
-        m = mask.flatten(1).unsqueeze(-1)
-        if self.mask_layer == 0:
-            x = self._mask(x, m)
+        m = None
+        if mask is not None:
+            check_mask_grid(mask, hw, type(self).__name__, stride=H // hw[0])
+            m = mask.flatten(1).unsqueeze(-1)
+            if self.mask_layer == 0:
+                x = self._mask(x, m)
         if self.cls_token is not None:
             x = torch.cat((self.cls_token.expand(B, -1, -1), x), dim=1)
         if self.pos_embed is not None:
@@ -95,9 +132,9 @@ class MIMViT(MaskTokenMixin, BEiTViT):
         n = self.num_extra_tokens
         outs = []
         for i, layer in enumerate(self.layers):
-            if self.mask_layer == i + 1:
+            if m is not None and self.mask_layer == i + 1:
                 x = torch.cat((x[:, :n], self._mask(x[:, n:], m)), dim=1)
-            x = layer(x, rel_pos_bias)
+            x = self._forward_layer(layer, x, rel_pos_bias)
             if i == len(self.layers) - 1 and self.final_norm:
                 x = self.ln1(x)
             if i in self.out_indices:
