@@ -29,7 +29,7 @@ train_pipeline = [
     dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.2, 1.0),
          interpolation='bicubic'),
     dict(
-        type='BEiTMaskGenerator',
+        type='FastBEiTMaskGenerator',
         input_size=(grid, grid),
         num_masking_patches=75,
         max_num_patches=75,

@@ -1,3 +1,3 @@
-from .mask_generators import BlockwiseMaskGenerator
+from .mask_generators import BlockwiseMaskGenerator, FastBEiTMaskGenerator
 
-__all__ = ['BlockwiseMaskGenerator']
+__all__ = ['BlockwiseMaskGenerator', 'FastBEiTMaskGenerator']
