@@ -115,3 +115,45 @@ def test_reconstruction_hook_saves_every_interval_once(demo_data, tmp_path):
     assert saved == ['reconstruction_iter_2.png', 'reconstruction_iter_4.png',
                      'reconstruction_iter_5.png']
     assert _png_ok(tmp_path / 'vis' / 'reconstruction_iter_5.png')
+
+
+def test_class_patterns_texture_the_fill_and_keep_the_labels(tmp_path):
+    """The demo's shape/texture classes: each class's fill carries its own
+    pattern (stripe orientation / checkerboard) and the labels still cover
+    exactly the painted shapes."""
+    import numpy as np
+    from mim_plugins.datasets.synthetic import (PATTERNS, _pattern,
+                                                make_segmentation_folder,
+                                                paint_shape)
+    size = 48
+    for shape, kind in PATTERNS.items():
+        img = Image.new('RGB', (size, size), (0, 0, 0))
+        label = Image.new('L', (size, size), 0)
+        paint_shape(img, np.random.default_rng(0), shape, 24, 24, 16,
+                    pattern=40., label=label, value=7)
+        lab = np.asarray(label)
+        inside = np.asarray(img).astype(float)[lab == 7]
+        assert (lab == 7).sum() > 100 and set(np.unique(lab)) == {0, 7}
+        assert inside.std(0).min() > 15  # textured, not a plain colour
+        assert (np.asarray(img)[lab == 0] == 0).all()  # nothing outside
+        # the pattern's orientation: stripes vary along one axis only
+        p = _pattern(np.random.default_rng(1), 32, kind)
+        along_x, along_y = np.abs(np.diff(p, axis=1)).mean(), np.abs(
+            np.diff(p, axis=0)).mean()
+        if kind == 'horizontal':
+            assert along_x < 1e-9 < along_y
+        elif kind == 'vertical':
+            assert along_y < 1e-9 < along_x
+        else:
+            assert along_x > 0.1 and along_y > 0.1
+    plain = Image.new('RGB', (size, size), (0, 0, 0))
+    paint_shape(plain, np.random.default_rng(0), 'square', 24, 24, 16)
+    arr = np.asarray(plain)[16:32, 16:32].reshape(-1, 3)
+    assert (arr == arr[0]).all()  # pattern=0: a plain fill, as before
+    # a different pattern amplitude is a different data set (own stamp)
+    root = str(tmp_path / 'ade')
+    make_segmentation_folder(root, num_train=2, num_val=1, size=32,
+                             pattern=0.)
+    make_segmentation_folder(root, num_train=2, num_val=1, size=32,
+                             pattern=40.)
+    assert osp.exists(osp.join(root, '.complete-2-1-32-0-40.0'))

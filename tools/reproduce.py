@@ -1,13 +1,14 @@
 """From pre-training to the benchmark table, in one command.
 
-    python tools/reproduce.py                       # the demo (CPU, ~15 min)
+    python tools/reproduce.py                       # the demo (CPU, ~8 min)
     python tools/reproduce.py --only cls-vit        # one stage (+ its inputs)
     python tools/reproduce.py --from det-resnet     # that stage and the rest
     python tools/reproduce.py --preset paper --gpus 8 [--launch] \\
         --imagenet data/imagenet --coco data/coco/ --ade data/ade/ADEChallengeData2016
 
-demo: generates a synthetic world (shape classes, COCO-format instances,
-ADE20K-format semantic labels), pre-trains tiny A2MIM ResNet and ViT,
+demo: generates a synthetic world (shape-and-texture classes,
+COCO-format instances, ADE20K-format semantic labels), pre-trains tiny
+A2MIM ResNet and ViT,
 fine-tunes classifiers, trains Mask R-CNN and UperNet from the same
 checkpoints, evaluates each and writes results.md / results.csv beside the
 paper's rows and their commands. Finished stages are skipped, a killed one

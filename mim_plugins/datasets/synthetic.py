@@ -7,7 +7,7 @@ textured backgrounds, written as PNGs in the ImageNet folder layout
 """
 import os
 import os.path as osp
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -51,15 +51,70 @@ def draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float,
         raise ValueError(f'Unknown shape {shape!r}; use one of {CLASSES}.')
 
 
+#: each class's fill pattern: stripes of an orientation, or a checkerboard
+PATTERNS = dict(circle='horizontal', square='vertical', triangle='diagonal',
+                cross='checker')
+
+
+def _pattern(rng: np.random.Generator, size: int, kind: str) -> np.ndarray:
+    """A (size, size) pattern in [-1, 1] with a random period and phase."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    period, phase = rng.uniform(4, 7), rng.uniform(0, 2 * np.pi)
+    w = 2 * np.pi / period
+    if kind == 'horizontal':
+        return np.sin(w * yy + phase)
+    if kind == 'vertical':
+        return np.sin(w * xx + phase)
+    if kind == 'diagonal':
+        return np.sin(w * (xx + yy) / np.sqrt(2) + phase)
+    return np.sign(np.sin(w * xx + phase) * np.sin(w * yy + phase))
+
+
+def paint_shape(img: Image.Image, rng: np.random.Generator, shape: str,
+                cx: float, cy: float, r: float, pattern: float = 0.,
+                polygon: Optional[list] = None,
+                label: Optional[Image.Image] = None,
+                value: int = 0) -> None:
+    """Paint one shape of a random colour on ``img`` (in place).
+
+    With ``pattern > 0`` the fill carries the class's texture
+    (:data:`PATTERNS`) with that amplitude (0-255 scale): the classes are
+    then shape and texture classes, which a patch-based model (a ViT) can
+    tell apart from a single patch, as a CNN does from edges. ``polygon``
+    (flat x, y list) replaces the drawn shape's outline; ``label`` gets the
+    same region painted with ``value``.
+    """
+    def draw(canvas, fill):
+        if polygon is None:
+            draw_shape(ImageDraw.Draw(canvas), shape, cx, cy, r, fill)
+        else:
+            ImageDraw.Draw(canvas).polygon(
+                list(zip(polygon[0::2], polygon[1::2])), fill=fill)
+
+    color = rng.integers(0, 256, 3)
+    if label is not None:
+        draw(label, value)
+    if pattern <= 0:
+        draw(img, tuple(int(c) for c in color))
+        return
+    mask = Image.new('L', img.size, 0)
+    draw(mask, 255)
+    # keep the pattern visible on very dark/bright colours
+    base = np.clip(color, pattern, 255 - pattern)
+    fill = base + pattern * _pattern(rng, img.size[0], PATTERNS[shape])[
+        ..., None]
+    img.paste(Image.fromarray(np.clip(fill, 0, 255).astype(np.uint8)),
+              (0, 0), mask)
+
+
 def make_image(rng: np.random.Generator, shape: str, size: int,
-               texture: float = 1.0) -> Image.Image:
+               texture: float = 1.0, pattern: float = 0.) -> Image.Image:
     """One RGB image with a single shape on a (textured) background."""
     img = Image.fromarray(
         np.clip(_background(rng, size, texture), 0, 255).astype(np.uint8))
     r = rng.uniform(0.2, 0.35) * size
     cx, cy = rng.uniform(r, size - r, 2)
-    color = tuple(int(c) for c in rng.integers(0, 256, 3))
-    draw_shape(ImageDraw.Draw(img), shape, cx, cy, r, color)
+    paint_shape(img, rng, shape, cx, cy, r, pattern)
     return img
 
 
@@ -69,14 +124,17 @@ def make_classification_folder(root: str,
                                size: int = 64,
                                classes: Sequence[str] = CLASSES,
                                seed: int = 0,
-                               texture: float = 1.0) -> str:
+                               texture: float = 1.0,
+                               pattern: float = 0.) -> str:
     """Write ``num_train``/``num_val`` images per class under ``root``.
 
-    ``texture`` is the probability of stripes or noise on a background.
+    ``texture`` is the probability of stripes or noise on a background,
+    ``pattern`` the amplitude of the class's fill texture (see
+    :func:`paint_shape`; 0: plain fills, shape classes only).
     Returns ``root``. An existing complete folder is left as it is.
     """
     stamp = osp.join(root, f'.complete-{num_train}-{num_val}-{size}-{seed}'
-                     f'-{texture}')
+                     f'-{texture}-{pattern}')
     if osp.exists(stamp):
         return root
     rng = np.random.default_rng(seed)
@@ -85,7 +143,7 @@ def make_classification_folder(root: str,
             folder = osp.join(root, split, cls)
             os.makedirs(folder, exist_ok=True)
             for i in range(count):
-                make_image(rng, cls, size, texture).save(
+                make_image(rng, cls, size, texture, pattern).save(
                     osp.join(folder, f'{i:04d}.png'))
     open(stamp, 'w').close()
     return root
@@ -97,16 +155,19 @@ def make_segmentation_folder(root: str,
                              size: int = 64,
                              classes: Sequence[str] = CLASSES,
                              max_shapes: int = 3,
-                             seed: int = 0) -> str:
+                             seed: int = 0,
+                             pattern: float = 0.) -> str:
     """Write an ADE20K-layout semantic segmentation set under ``root``.
 
     ``images/{training,validation}/NNNN.png`` and
     ``annotations/{training,validation}/NNNN.png`` whose pixel values are 0
     for the background and ``k + 1`` for class ``k`` (ADE20K's convention,
     read with ``reduce_zero_label=True``). Several shapes per image, later
-    ones on top. An existing complete folder is left as it is.
+    ones on top; ``pattern``: the fill textures of :func:`paint_shape`. An
+    existing complete folder is left as it is.
     """
-    stamp = osp.join(root, f'.complete-{num_train}-{num_val}-{size}-{seed}')
+    stamp = osp.join(root, f'.complete-{num_train}-{num_val}-{size}-{seed}'
+                     f'-{pattern}')
     if osp.exists(stamp):
         return root
     rng = np.random.default_rng(seed)
@@ -121,10 +182,8 @@ def make_segmentation_folder(root: str,
                 k = int(rng.integers(len(classes)))
                 r = rng.uniform(0.12, 0.25) * size
                 cx, cy = rng.uniform(r, size - r, 2)
-                color = tuple(int(c) for c in rng.integers(0, 256, 3))
-                draw_shape(ImageDraw.Draw(img), classes[k], cx, cy, r, color)
-                draw_shape(ImageDraw.Draw(label), classes[k], cx, cy, r,
-                           k + 1)
+                paint_shape(img, rng, classes[k], cx, cy, r, pattern,
+                            label=label, value=k + 1)
             img.save(osp.join(root, 'images', split, f'{i:04d}.png'))
             label.save(osp.join(root, 'annotations', split, f'{i:04d}.png'))
     open(stamp, 'w').close()
@@ -158,16 +217,19 @@ def make_coco_instances(root: str,
                         size: int = 128,
                         classes: Sequence[str] = CLASSES,
                         max_shapes: int = 3,
-                        seed: int = 0) -> str:
+                        seed: int = 0,
+                        pattern: float = 0.) -> str:
     """Write a COCO-format instance segmentation set under ``root``.
 
     ``{train,val}/NNNN.png`` and ``annotations/instances_{train,val}.json``
     with one polygon, box and area per shape (category ids from 1). Shapes do
-    not overlap, so every mask is exactly its polygon. An existing complete
+    not overlap, so every mask is exactly its polygon; ``pattern``: the fill
+    textures of :func:`paint_shape`. An existing complete
     folder is left as it is.
     """
     import json
-    stamp = osp.join(root, f'.complete-{num_train}-{num_val}-{size}-{seed}')
+    stamp = osp.join(root, f'.complete-{num_train}-{num_val}-{size}-{seed}'
+                     f'-{pattern}')
     if osp.exists(stamp):
         return root
     rng = np.random.default_rng(seed)
@@ -180,7 +242,6 @@ def make_coco_instances(root: str,
         for i in range(count):
             img = Image.fromarray(
                 np.clip(_background(rng, size), 0, 255).astype(np.uint8))
-            draw = ImageDraw.Draw(img)
             placed = []
             for _ in range(int(rng.integers(1, max_shapes + 1))):
                 r = rng.uniform(0.1, 0.2) * size
@@ -191,8 +252,8 @@ def make_coco_instances(root: str,
                 placed.append((cx, cy, r))
                 k = int(rng.integers(len(classes)))
                 poly = shape_polygon(classes[k], cx, cy, r)
-                color = tuple(int(c) for c in rng.integers(0, 256, 3))
-                draw.polygon(list(zip(poly[0::2], poly[1::2])), fill=color)
+                paint_shape(img, rng, classes[k], cx, cy, r, pattern,
+                            polygon=poly)
                 xs, ys = poly[0::2], poly[1::2]
                 x0, y0 = min(xs), min(ys)
                 area = 0.5 * abs(np.dot(xs, np.roll(ys, 1)) -
