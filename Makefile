@@ -1,19 +1,23 @@
 # Two commands set everything up on a fresh machine:
-#   make demo   # create/reuse .venv, run the embedded A2MIM pre-training demo
-#   make test   # create/reuse .venv, run the test suite
-VENV ?= .venv
-PY := $(VENV)/bin/python
+#   make demo   # create/repair/reuse .venv, then the demo: pre-training -> transfer -> results table
+#   make test   # create/repair/reuse .venv, then the test suite
+# Works from the repository root, through `make -C DIR` or `make -f DIR/Makefile`; VENV may be
+# relative (to where make runs) or absolute; MIM_PLUGINS_CACHE moves the mmcv wheel cache.
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+VENV ?= $(ROOT)/.venv
+VENV_ABS := $(abspath $(VENV))
+PY := $(VENV_ABS)/bin/python
 
 .PHONY: env demo test clean
 
 env:
-	bash tools/install_env.sh $(VENV)
+	bash $(ROOT)/tools/install_env.sh $(VENV_ABS)
 
 demo: env
-	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) tools/reproduce.py
+	cd $(ROOT) && PATH=$(VENV_ABS)/bin:$$PATH $(PY) tools/reproduce.py
 
 test: env
-	PATH=$(abspath $(VENV))/bin:$$PATH $(PY) -m pytest tests -q -ra --durations=15
+	cd $(ROOT) && PATH=$(VENV_ABS)/bin:$$PATH $(PY) -m pytest tests -q -ra --durations=15
 
 clean:
-	rm -rf work_dirs data/demo
+	rm -rf $(ROOT)/work_dirs $(ROOT)/data/demo

@@ -19,7 +19,7 @@ INSTALL_REQUIRES = [
 EXTRAS = {
     'det': ['mmdet==3.3.0', 'pycocotools'],
     'seg': ['mmsegmentation==1.2.2', 'ftfy', 'regex'],
-    'tests': ['pytest'],
+    'tests': ['pytest', 'timm==1.0.31'],
 }
 EXTRAS['all'] = sorted({r for v in EXTRAS.values() for r in v})
 
