@@ -1,0 +1,28 @@
+"""Published checkpoints in and out.
+
+In: :func:`import_checkpoint` reads a published checkpoint (openmixup
+A2MIM/SimMIM, microsoft/SimMIM, MAE, timm, torchvision, mmpretrain model zoo),
+recognises its layout from the keys, converts it with that source's pure
+``convert(state_dict) -> Conversion`` (one module per source) and writes an
+mmengine checkpoint with ``backbone.*`` and, where the source has them, the
+mask token and the linear decoder (``neck.*``): one file for downstream
+configs (``prefix='backbone.'``) and for continued pre-training
+(``load_from``).
+
+Out: :func:`export_timm` renames our ResNet / ViT backbones to timm's
+``ResNet`` / ``VisionTransformer`` / ``Beit``.
+
+CLIs: ``tools/model_converters/import_checkpoint.py`` and
+``export_checkpoint.py``.
+"""
+from .common import Conversion, LayoutError
+from .convert import (FORMATS, SOURCES, ImportResult, convert_checkpoint,
+                      import_checkpoint, known_formats, load_source,
+                      save_checkpoint, verify_conversion)
+from .export import Export, export_timm
+
+__all__ = [
+    'Conversion', 'Export', 'FORMATS', 'ImportResult', 'LayoutError',
+    'SOURCES', 'convert_checkpoint', 'export_timm', 'import_checkpoint',
+    'known_formats', 'load_source', 'save_checkpoint', 'verify_conversion'
+]

@@ -1,0 +1,226 @@
+"""Our backbones -> timm's layout (``state_dict -> state_dict``).
+
+- ResNet (``ResNet``/``A2MIMResNet``/``SimMIMResNet``) -> timm ``ResNet``
+  (torchvision's names; timm's 7x7 stem has 64 channels).
+- ViT (``BEiTViT``/``A2MIMViT``/``SimMIMViT``/``MaskDistillViT``) without
+  relative position bias -> timm ``VisionTransformer``: ``attn.q_bias`` and
+  ``v_bias`` become ``attn.qkv.bias`` with a zero key bias, ``gamma_1/2``
+  ``ls1/ls2.gamma``.
+- ViT with relative position bias (per layer or shared) -> timm ``Beit``,
+  whose names are BEiT's.
+
+The mask token (pre-training only) and our derived buffers are listed as
+not exported.
+"""
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import torch
+
+from .common import (VIT_HEADS, LayoutError, Tensor, grid_from_table,
+                     int_sqrt, group_keys, layer_indices, strip_prefix)
+from .mmpretrain import backbone_family
+
+PRETRAIN_ONLY = 'pre-training only (the mask token of the MIM backbone)'
+DERIVED = 'derived buffer (timm recomputes it, not persistent there)'
+
+
+@dataclass
+class Export:
+    """A backbone in timm's names.
+
+    Attributes:
+        state_dict: timm keys; loads strictly into ``timm.models.<module>.
+            <model>(**kwargs)``.
+        module, model, kwargs: The timm class and its arguments.
+        dropped: Our keys not exported, with the reason.
+        notes: What was inferred.
+    """
+    state_dict: 'OrderedDict[str, Tensor]'
+    module: str
+    model: str
+    kwargs: Dict[str, Any]
+    dropped: Dict[str, str] = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)
+
+    def build_code(self) -> str:
+        """Python that builds the timm model (``block`` is a class)."""
+        names = [self.model] + ([self.kwargs['block']]
+                                if 'block' in self.kwargs else [])
+        args = ', '.join(f'{k}={v}' if k == 'block' else f'{k}={v!r}'
+                         for k, v in self.kwargs.items())
+        return (f'from timm.models.{self.module} import {", ".join(names)}; '
+                f'model = {self.model}({args})')
+
+    def build(self):
+        """The timm model (needs timm), weights not loaded."""
+        import importlib
+        module = importlib.import_module(f'timm.models.{self.module}')
+        kwargs = dict(self.kwargs)
+        if 'block' in kwargs:
+            kwargs['block'] = getattr(module, kwargs['block'])
+        return getattr(module, self.model)(**kwargs)
+
+    def summary(self) -> str:
+        lines = [f'timm model    : {self.build_code()}',
+                 f'exported      : {len(self.state_dict)} tensors']
+        lines += group_keys('not exported', self.dropped, 20)
+        lines += [f'note          : {n}' for n in self.notes]
+        return '\n'.join(lines)
+
+
+def _resnet(state: Dict[str, Tensor], dropped: Dict[str, str]) -> Export:
+    out = OrderedDict()
+    for key, value in state.items():
+        if key in ('mask_token', 'mask_gamma'):
+            dropped[key] = PRETRAIN_ONLY
+        elif key.split('.')[0] in ('conv1', 'bn1', 'layer1', 'layer2',
+                                   'layer3', 'layer4'):
+            out[key] = value
+        else:
+            raise LayoutError(f'Cannot export the ResNet key {key!r}.')
+    if out['conv1.weight'].shape[0] != 64:
+        raise LayoutError('timm\'s ResNet has a 64-channel 7x7 stem; this '
+                          f'one has {out["conv1.weight"].shape[0]}.')
+    bottleneck = 'layer1.0.conv3.weight' in out
+    blocks = [len(layer_indices(out, rf'layer{i}\.(\d+)\.'))
+              for i in range(1, 5)]
+    planes = [out[f'layer{i}.0.conv1.weight'].shape[0] for i in range(1, 5)]
+    kwargs = dict(block='Bottleneck' if bottleneck else 'BasicBlock',
+                  layers=blocks, num_classes=0)
+    if planes != [64, 128, 256, 512]:
+        kwargs['channels'] = planes
+    return Export(out, 'resnet', 'ResNet', kwargs, dropped)
+
+
+def _vit(state: Dict[str, Tensor], dropped: Dict[str, str],
+         num_heads: Optional[int]) -> Export:
+    notes = []
+    embed = state['patch_embed.projection.weight'].shape[0]
+    patch = state['patch_embed.projection.weight'].shape[-1]
+    depth = len(layer_indices(state, r'layers\.(\d+)\.'))
+    ffn = state['layers.0.ffn.layers.0.0.weight'].shape[0]
+    per_layer = 'layers.0.attn.relative_position_bias_table' in state
+    shared = 'rel_pos_bias.relative_position_bias_table' in state
+    beit = per_layer or shared
+    if not beit and 'pos_embed' not in state:
+        raise LayoutError('A ViT with no position information at all.')
+    if beit:
+        table = state['layers.0.attn.relative_position_bias_table'
+                      if per_layer else
+                      'rel_pos_bias.relative_position_bias_table']
+        grid = grid_from_table(table.shape[0], 'relative position table')
+        num_heads = table.shape[1]
+    else:
+        grid = int_sqrt(state['pos_embed'].shape[1] - 1)
+        if num_heads is None:
+            num_heads = VIT_HEADS.get((embed, depth, ffn), max(embed // 64, 1))
+            notes.append(f'num_heads={num_heads} inferred (the weights do not '
+                         f'record it; pass num_heads otherwise).')
+    final, pooled = 'ln1.weight' in state, 'ln2.weight' in state
+    out = OrderedDict()
+    for key, value in state.items():
+        if key in ('mask_token', 'mask_gamma'):
+            dropped[key] = PRETRAIN_ONLY
+        elif key.endswith('relative_position_index'):
+            dropped[key] = DERIVED
+        elif key in ('cls_token', 'pos_embed') or key.startswith(
+                'rel_pos_bias.'):
+            out[key] = value
+        elif key.startswith('patch_embed.projection.'):
+            out['patch_embed.proj.' + key.split('.')[-1]] = value
+        elif key.startswith('ln1.'):
+            out['norm.' + key[4:]] = value
+        elif key.startswith('ln2.'):
+            if final:
+                dropped[key] = ('the pooled-feature norm: timm keeps one '
+                                'final norm, the token norm (ln1) is kept')
+            else:
+                out['fc_norm.' + key[4:]] = value
+        elif key.startswith('layers.'):
+            idx, rest = key[len('layers.'):].split('.', 1)
+            pre = f'blocks.{idx}.'
+            names = {'ln1.': 'norm1.', 'ln2.': 'norm2.',
+                     'attn.qkv.weight': 'attn.qkv.weight',
+                     'attn.proj.': 'attn.proj.',
+                     'ffn.layers.0.0.': 'mlp.fc1.',
+                     'ffn.layers.1.': 'mlp.fc2.',
+                     'attn.relative_position_bias_table':
+                     'attn.relative_position_bias_table'}
+            if beit:
+                names.update({'gamma_1': 'gamma_1', 'gamma_2': 'gamma_2',
+                              'attn.q_bias': 'attn.q_bias',
+                              'attn.v_bias': 'attn.v_bias'})
+            else:
+                names.update({'gamma_1': 'ls1.gamma', 'gamma_2': 'ls2.gamma'})
+            if rest == 'attn.q_bias' and not beit:
+                v = state[f'layers.{idx}.attn.v_bias']
+                out[pre + 'attn.qkv.bias'] = torch.cat(
+                    [value, torch.zeros_like(value), v])
+                continue
+            if rest == 'attn.v_bias' and not beit:
+                continue  # in attn.qkv.bias
+            if rest == 'attn.qkv.bias' and beit:
+                q, _, v = value.chunk(3)
+                out[pre + 'attn.q_bias'], out[pre + 'attn.v_bias'] = q, v
+                continue
+            if rest == 'attn.qkv.bias':
+                out[pre + rest] = value
+                continue
+            for src, dst in names.items():
+                if rest.startswith(src):
+                    out[pre + dst + rest[len(src):]] = value
+                    break
+            else:
+                raise LayoutError(f'Cannot export the ViT key {key!r}.')
+        else:
+            raise LayoutError(f'Cannot export the ViT key {key!r}.')
+    common = dict(img_size=grid * patch, patch_size=patch, embed_dim=embed,
+                  depth=depth, num_heads=num_heads, mlp_ratio=ffn / embed,
+                  qkv_bias=True,
+                  init_values=0.1 if 'layers.0.gamma_1' in state else None,
+                  num_classes=0)
+    pool = 'avg' if pooled and not final else 'token'
+    if beit:
+        kwargs = dict(common, global_pool=pool,
+                      use_abs_pos_emb='pos_embed' in state,
+                      use_rel_pos_bias=per_layer,
+                      use_shared_rel_pos_bias=shared)
+        return Export(out, 'beit', 'Beit', kwargs, dropped, notes)
+    kwargs = dict(common, global_pool=pool, final_norm=final or pooled)
+    return Export(out, 'vision_transformer', 'VisionTransformer', kwargs,
+                  dropped, notes)
+
+
+def export_timm(ckpt: Any, prefix: str = 'backbone.',
+                num_heads: Optional[int] = None) -> Export:
+    """One of our backbones (a checkpoint, its state dict, or the backbone's
+    own state dict) -> timm's names (pure).
+
+    Args:
+        ckpt: ``{'state_dict': ...}`` or a state dict.
+        prefix: Where the backbone is in the state dict; keys without it
+            are listed as not exported. If no key has it, the whole state
+            dict is the backbone.
+        num_heads: A ViT's heads, where the weights do not record them.
+    """
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
+    backbone = strip_prefix(state, prefix) if prefix else OrderedDict(state)
+    others = {k: 'not the backbone' for k in state
+              if backbone and not k.startswith(prefix)}
+    if not backbone:
+        backbone, prefix = OrderedDict(state), ''
+    family = backbone_family(backbone)
+    if family == 'resnet':
+        exp = _resnet(backbone, {})
+    elif family == 'vit':
+        exp = _vit(backbone, {}, num_heads)
+    else:
+        raise LayoutError('Only ResNet and ViT backbones export to timm.')
+    exp.dropped = {**{prefix + k: v for k, v in exp.dropped.items()},
+                   **others}
+    return exp
+
+
+__all__ = ['Export', 'export_timm']
