@@ -1,4 +1,4 @@
-"""Pre-training checkpoints into mmseg UperNet on an ADE20K-format set."""
+"""Pre-training checkpoints into mmseg UperNet and FCN, ADE20K-format data."""
 import glob
 import os.path as osp
 
@@ -43,13 +43,16 @@ def _tiny_cfg(path, ckpt, ade='data/unused', work_dir=None):
     cfg = Config.fromfile(path)
     adapt_cfg_to_device(cfg)
     tiny_segmentation(cfg, ckpt, ade, iters=4, batch_size=2)
+    head = cfg.model.decode_head
+    if head.type == 'FCNHead':  # one level (the last) instead of UperNet's 4
+        head.in_channels = head.in_channels[head.in_index]
     cfg.work_dir = work_dir
     return cfg
 
 
 @pytest.mark.parametrize('path', CONFIGS,
                          ids=[osp.relpath(p, ROOT) for p in CONFIGS])
-def test_pretrain_checkpoint_loads_into_upernet(path, checkpoints):
+def test_pretrain_checkpoint_loads_into_segmentor(path, checkpoints):
     ckpt = checkpoints[_source(path)]
     cfg = _tiny_cfg(path, ckpt)
     model = build_model_from_cfg(cfg)
@@ -69,8 +72,10 @@ def test_pretrain_checkpoint_loads_into_upernet(path, checkpoints):
 @pytest.mark.parametrize('name', [
     'a2mim/upernet_vit-base-p16_a2mim-pre_8xb2-amp-160k_ade20k-512x512.py',
     'a2mim/upernet_resnet50_a2mim-pre_8xb2-160k_ade20k-512x512.py',
+    # the paper's R50 protocol: FCN on a dilated ResNet
+    'a2mim/fcn_resnet50-d8_a2mim-pre_8xb2-amp-160k_ade20k-512x512.py',
 ])
-def test_upernet_trains_and_evaluates(name, checkpoints, ade_data, tmp_path):
+def test_segmentor_trains_and_evaluates(name, checkpoints, ade_data, tmp_path):
     path = osp.join(ROOT, 'configs/segmentation', name)
     cfg = _tiny_cfg(path, checkpoints[_source(path)], ade_data,
                     str(tmp_path))

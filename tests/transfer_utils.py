@@ -11,9 +11,11 @@ from tools import train as train_tool
 
 
 def pretrain(name, data_root, work_dir, iters=2, vit_layers=2,
-             resnet_base=None):
-    """Run a tiny pre-training; return its checkpoint."""
+             resnet_base=None, backbone=None):
+    """Run a tiny pre-training; return its checkpoint. ``backbone``: extra
+    backbone arguments (e.g. another position encoding)."""
     cfg = Config.fromfile(TINY_CONFIGS[name])
+    cfg.model.backbone.update(backbone or {})
     if resnet_base and 'ResNet' in cfg.model.backbone.type:
         cfg.model.backbone.update(stem_channels=resnet_base,
                                   base_channels=resnet_base)

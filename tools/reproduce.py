@@ -30,8 +30,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from mim_plugins.reproduce import paper  # noqa: E402
 from mim_plugins.reproduce.runner import (DemoRunner, demo_rows,  # noqa: E402
-                                          full_command, full_stage_name,
-                                          paper_rows, stage_names,
+                                          full_command, paper_rows,
+                                          stage_names,
                                           write_outputs)
 
 
@@ -59,16 +59,9 @@ def data_options(config: str, args) -> str:
 
 def paper_jobs(args):
     """(name, config, command) of every full-scale job, in order."""
-    jobs = []
-    for name, config in paper.PRETRAIN.items():
-        jobs.append((full_stage_name(config), config,
-                     full_command(config, None, args.gpus)))
-    seen = set()
-    for *_, source, config in paper.ROWS:
-        if config not in seen:
-            seen.add(config)
-            jobs.append((full_stage_name(config), config,
-                         full_command(config, source, args.gpus)))
+    # each distinct job once, in its own work dir (paper.jobs checks both)
+    jobs = [(name, config, full_command(config, source, args.gpus))
+            for name, config, source in paper.jobs()]
     out = []
     for name, config, cmd in jobs:
         opts = data_options(config, args)

@@ -1,2 +1,3 @@
 """mmdet-only parts; import with custom_imports=['mim_plugins', 'mim_plugins.det']."""
-from .necks import SimpleFPN  # noqa: F401
+from .backbones import AnySizeBEiTViT  # noqa: F401
+from .necks import SimpleFPN, ViTFeaturePyramid  # noqa: F401

@@ -1,9 +1,16 @@
 # Mask R-CNN R50-C4 2x with multi-scale training on COCO from an A2MIM
-# ResNet-50, the paper's detection setting: stages 1-3 as the backbone and
-# stage 4 as the RoI head (mmdet's ResLayer, loaded from the same
-# checkpoint's layer4), SyncBN, every stage trainable, pytorch-style ResNet
-# and ImageNet normalisation of the pre-training, shorter side 640-800.
-# Paper (A2MIM R50, C4 2x): 39.8 box AP / 34.9 mask AP.
+# ResNet-50, the paper's R50 detection setting (39.8 box AP / 34.9 mask AP;
+# official: Westlake-AI/A2MIM det_mmdetection/configs/coco/
+# mask-rcnn_r50-c4_ms-2x_coco.py): stages 1-3 as the backbone and stage 4 as
+# the RoI head followed by an extra SyncBN (ResLayerExtraNorm, as the
+# official det_mmdetection/res_layer_extra_norm.py; mmpretrain registers it
+# in mmdet), both loaded from the same checkpoint (the extra norm is new);
+# SyncBN, every stage trainable, pytorch-style ResNet and the ImageNet
+# normalisation of the pre-training; shorter side 640-800; SGD 0.02 @ bs 16,
+# 1000 warm-up iterations, lr x0.1 at epochs 16 and 23 of 24.
+# Pre-trained checkpoint: PRETRAINED=path (environment) or
+#   --cfg-options model.backbone.init_cfg.checkpoint=path
+#   model.roi_head.shared_head.init_cfg.checkpoint=path
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50-caffe-c4.py',
     'mmdet::_base_/datasets/coco_instance.py',
@@ -29,6 +36,7 @@ model = dict(
             type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
     roi_head=dict(
         shared_head=dict(
+            type='ResLayerExtraNorm',
             style='pytorch',
             norm_cfg=norm_cfg,
             norm_eval=False,
@@ -48,4 +56,18 @@ train_pipeline = [
     dict(type='PackDetInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-custom_hooks = [dict(type='PretrainedCheckHook')]
+
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+        end=1000),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=24,
+        by_epoch=True,
+        milestones=[16, 23],
+        gamma=0.1),
+]
+# the extra norm after stage 4 is the only new weight of the RoI head
+custom_hooks = [dict(type='PretrainedCheckHook', allow_missing=[r'^norm\.'])]

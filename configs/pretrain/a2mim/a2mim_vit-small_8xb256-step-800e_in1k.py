@@ -1,8 +1,12 @@
-# A2MIM ViT-S, 800 epochs on ImageNet-1k at 224 px (paper / openmixup
-# vit_small_l0_sz224_8xb256_step_ep800). 'small' is mmpretrain's 768-d,
+# A2MIM ViT-S, 800 epochs on ImageNet-1k at 224 px (paper; official:
+# Westlake-AI/openmixup configs/selfsup/a2mim/imagenet/
+# vit_small_l0_sz224_8xb256_step_ep800.py). 'small' is mmpretrain's 768-d,
 # 8-layer, 8-head ViT (FFN 2304), with relative position bias per layer and
 # layer scale 0.1. AdamW 4e-4 @ bs 2048, clip 5.0, 10-epoch warmup, lr x0.1
-# at epoch 700.
+# at epoch 700, fp32; RandomResizedCrop(224, 0.67-1.0), bilinear, + flip. No
+# weight decay on norms, biases (q/v biases and relative position tables
+# included: the official regex 'bias' matches them), position embedding, cls
+# and mask tokens, layer scales.
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs256_simmim_192.py',
     'mmpretrain::_base_/default_runtime.py',
@@ -16,7 +20,7 @@ train_pipeline = [
         type='RandomResizedCrop',
         scale=img_size,
         crop_ratio_range=(0.67, 1.0),
-        interpolation='bicubic'),
+        interpolation='bilinear'),
     dict(type='RandomFlip', prob=0.5),
     dict(
         type='BlockwiseMaskGenerator',
@@ -81,6 +85,9 @@ optim_wrapper = dict(
             'pos_embed': dict(decay_mult=0.),
             'cls_token': dict(decay_mult=0.),
             'gamma': dict(decay_mult=0.),
+            'q_bias': dict(decay_mult=0.),
+            'v_bias': dict(decay_mult=0.),
+            'relative_position_bias_table': dict(decay_mult=0.),
         }))
 
 max_epochs = 800

@@ -1,8 +1,9 @@
 # SimMIM ResNet-50, 300 epochs at 224 px: the A2MIM paper's SimMIM baseline
-# (openmixup simmim r50_sz224_8xb256_fp16_ep300): the mask token replaces the
+# (official: Westlake-AI/openmixup configs/selfsup/simmim/imagenet/
+# r50_sz224_8xb256_fp16_ep300.py): the mask token replaces the
 # stride-4 features entering stage 1 (mask_layer=0, 56x56 grid), linear
 # decoder, L1 on the masked pixels; AdamW 8e-4 @ bs 2048, fp16, 10 warm-up
-# epochs, cosine to 1e-5.
+# epochs, cosine to 1e-5; RandomResizedCrop(224, 0.67-1.0), bilinear, + flip.
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs256_simmim_192.py',
     'mmpretrain::_base_/default_runtime.py',
@@ -16,7 +17,7 @@ train_pipeline = [
         type='RandomResizedCrop',
         scale=img_size,
         crop_ratio_range=(0.67, 1.0),
-        interpolation='bicubic'),
+        interpolation='bilinear'),
     dict(type='RandomFlip', prob=0.5),
     dict(
         type='BlockwiseMaskGenerator',

@@ -1,9 +1,14 @@
 # SimMIM ViT-B/16, 800 epochs on ImageNet-1k at 224 px: the official recipe
-# (microsoft/SimMIM simmim_pretrain__vit_base__img224__800ep): the mask token
-# replaces the masked patch embeddings; no absolute position embedding, a
-# shared relative position bias, layer scale 0.1, drop path 0.1; AdamW
-# 4e-4 @ bs 2048 (1e-4 x 2048 / 512), clip 5, 10 warm-up epochs from 2e-6,
-# lr x0.1 at epoch 700. mmpretrain's SimMIM algorithm, decoder and head.
+# (microsoft/SimMIM configs/vit_base__800ep/
+# simmim_pretrain__vit_base__img224__800ep.yaml): the mask token replaces the
+# masked patch embeddings; no absolute position embedding, a shared relative
+# position bias, layer scale 0.1, drop path 0.1; AdamW 4e-4 @ bs 2048
+# (1e-4 x 2048 / 512), clip 5, 10 warm-up epochs from 2e-6, lr x0.1 at epoch
+# 700, fp16 (the official scripts' default, apex O1; the file name, which
+# tools refer to, predates it); RandomResizedCrop(224, 0.67-1.0), bilinear,
+# + flip; no weight decay on 1-D parameters (norms, biases, q/v biases, layer
+# scales), tokens and relative position tables. mmpretrain's SimMIM
+# algorithm, decoder and head.
 _base_ = [
     'mmpretrain::_base_/datasets/imagenet_bs256_simmim_192.py',
     'mmpretrain::_base_/default_runtime.py',
@@ -18,7 +23,7 @@ train_pipeline = [
         type='RandomResizedCrop',
         scale=img_size,
         crop_ratio_range=(0.67, 1.0),
-        interpolation='bicubic'),
+        interpolation='bilinear'),
     dict(type='RandomFlip', prob=0.5),
     dict(
         type='BlockwiseMaskGenerator',
@@ -43,6 +48,10 @@ model = dict(
         arch='base',
         img_size=img_size,
         patch_size=patch_size,
+        replace=True,  # the mask token replaces the patch embeddings
+        use_abs_pos_emb=False,
+        use_rel_pos_bias=False,
+        use_shared_rel_pos_bias=True,
         drop_path_rate=0.1,
         layer_scale_init_value=0.1,
         out_type='featmap',
@@ -56,7 +65,8 @@ model = dict(
         loss=dict(type='PixelReconstructionLoss', criterion='L1', channel=3)))
 
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='AmpOptimWrapper',
+    loss_scale='dynamic',
     accumulative_counts=2,
     optimizer=dict(
         type='AdamW', lr=4e-4, betas=(0.9, 0.999), weight_decay=0.05,
@@ -70,6 +80,8 @@ optim_wrapper = dict(
             'cls_token': dict(decay_mult=0.),
             'relative_position_bias_table': dict(decay_mult=0.),
             'gamma': dict(decay_mult=0.),
+            'q_bias': dict(decay_mult=0.),
+            'v_bias': dict(decay_mult=0.),
         }))
 
 max_epochs = 800

@@ -1,7 +1,9 @@
-# UperNet with an A2MIM ResNet-50 on ADE20K, 512x512, 160k iterations (paper:
-# 38.3 mIoU): mmseg's UperNet R50 recipe (SGD 0.01, poly, SyncBN, batch 16)
-# with the plain pytorch-style ResNet-50 of the pre-training (not mmseg's
-# deep-stem ResNetV1c, whose keys differ).
+# UperNet with an A2MIM ResNet-50 on ADE20K, 512x512, 160k iterations, our
+# protocol (the paper's 38.3 mIoU is FCN-R50-D8:
+# fcn_resnet50-d8_a2mim-pre_8xb2-amp-160k_ade20k-512x512.py): mmseg's UperNet
+# R50 recipe (SGD 0.01 @ batch 16 = 8 GPUs x 2, poly, SyncBN) with the plain
+# pytorch-style ResNet-50 of the pre-training (not mmseg's deep-stem
+# ResNetV1c, whose keys differ).
 # Pre-trained checkpoint: PRETRAINED=path (environment) or
 #   --cfg-options model.backbone.init_cfg.checkpoint=path
 _base_ = [

@@ -1,8 +1,12 @@
 # UperNet with an A2MIM ViT-B on ADE20K, 512x512, 160k iterations (paper:
-# 49.0 mIoU): mmpretrain's BEiTViT (4 levels from layers 4, 6, 8, 12, scaled
-# x4, x2, x1, x0.5 by mmseg's Feature2Pyramid), AdamW 1e-4, weight decay
-# 0.05, layer decay 0.65, batch 16 (8 GPUs x 2), fp16, 1500 warm-up
-# iterations then poly decay.
+# 49.0 mIoU; official: Westlake-AI/A2MIM seg_mmsegmentation/configs/ade20k/
+# upernet_mae_base_8x2_512x512_160k_ade20k.py, the MAE-style recipe; the
+# repository also has a BEiT-style one, upernet_beit_base_8x2_512x512_160k_
+# ade20k.py, AdamW 4e-4 without fp16, and does not say which gave 49.0):
+# mmpretrain's BEiTViT (4 levels from layers 4, 6, 8, 12, scaled x4, x2, x1,
+# x0.5 by mmseg's Feature2Pyramid), UperNet 768 channels, AdamW 1e-4, weight
+# decay 0.05, layer decay 0.65, drop path 0.1, batch 16 (8 GPUs x 2), fp16,
+# 1500 warm-up iterations then poly decay (power 1), sliding-window test.
 # Pre-trained checkpoint: PRETRAINED=path (environment) or
 #   --cfg-options model.backbone.init_cfg.checkpoint=path
 _base_ = [

@@ -1,0 +1,29 @@
+# ImageNet fine-tuning of an A2MIM ViT-L for 150 epochs (86.1 top-1;
+# official: Westlake-AI/openmixup configs/benchmarks/classification/imagenet/
+# vit_large_p16_swin_ft_simmim_sz224_8xb64_accu2_cos_ep150.py): the ViT-S
+# recipe (AdamW 1e-2 @ bs 1024, layer decay 0.65, drop path 0.1, fp16) with
+# the large arch, 8 GPUs x 64 images x 2 accumulated steps = batch 1024,
+# repeated augmentation and an EMA of the weights (momentum 4e-5).
+_base_ = './vit-small-p16_a2mim-pre_8xb128-amp-coslr-200e_in1k.py'
+
+pretrained = '{{$PRETRAINED:work_dirs/a2mim_vit-large_8xb128-accu2-step-800e_in1k/epoch_800.pth}}'  # noqa
+model = dict(
+    backbone=dict(arch='large', init_cfg=dict(checkpoint=pretrained)),
+    head=dict(in_channels=1024))
+train_dataloader = dict(
+    batch_size=64, sampler=dict(type='RepeatAugSampler', shuffle=True))
+optim_wrapper = dict(accumulative_counts=2)
+
+max_epochs = 150
+warmup_epochs = 20
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs,
+         end=max_epochs, eta_min=1e-6, convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs)
+custom_hooks = [
+    dict(type='EMAHook', momentum=4e-5, priority='ABOVE_NORMAL'),
+    dict(type='PretrainedCheckHook', allow_missing=[r'^ln2\.']),
+]

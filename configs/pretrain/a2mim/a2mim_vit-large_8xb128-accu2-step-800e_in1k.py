@@ -1,0 +1,11 @@
+# A2MIM ViT-L, 800 epochs (official: Westlake-AI/openmixup configs/selfsup/
+# a2mim/imagenet/vit_large_l0_sz224_8xb128_accu2_step_ep800.py): the ViT-S
+# recipe with the large arch (1024-d, 24 layers); 8 GPUs x 128
+# images x 2 accumulated steps = batch 2048. Fine-tuned: 86.1.
+_base_ = './a2mim_vit-small_8xb256-step-800e_in1k.py'
+
+model = dict(
+    backbone=dict(arch='large'),
+    neck=dict(in_channels=1024))
+train_dataloader = dict(batch_size=128)
+optim_wrapper = dict(accumulative_counts=2)

@@ -1,0 +1,7 @@
+# SimMIM ResNet-152, 300 epochs at 224 px: the A2MIM paper's SimMIM baseline
+# (official: Westlake-AI/openmixup configs/selfsup/simmim/imagenet/
+# r152_sz224_8xb256_fp16_ep300.py): the ResNet-50 recipe with depth 152.
+# Fine-tuned with RSB A2 (300 epochs).
+_base_ = './simmim_resnet50_8xb256-amp-coslr-300e_in1k.py'
+
+model = dict(backbone=dict(depth=152))

@@ -1,0 +1,3 @@
+from .any_size_beit_vit import AnySizeBEiTViT
+
+__all__ = ['AnySizeBEiTViT']

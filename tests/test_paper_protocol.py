@@ -1,0 +1,470 @@
+"""Every row of the benchmark table runs the protocol that produced its number.
+
+``OFFICIAL`` below is written from the official configs (their repository
+and path beside each entry), independently of ``mim_plugins/reproduce/
+paper.py``: each row's config (and its pre-training's) is resolved after
+inheritance and the values that define the protocol are compared with it.
+Batches are totals on 8 GPUs (per-GPU batch x 8 x accumulation), as in the
+configs' names and the paper preset's ``--gpus 8``.
+"""
+import argparse
+import functools
+import os
+import os.path as osp
+import re
+
+import pytest
+from mmengine.config import Config
+
+from conftest import ROOT
+from mim_plugins.reproduce import paper
+
+GPUS = 8
+OM = 'Westlake-AI/openmixup'
+OM_PRE = 'configs/selfsup/'
+OM_FT = 'configs/benchmarks/classification/imagenet/'
+A2MIM = 'Westlake-AI/A2MIM'
+SIMMIM = 'microsoft/SimMIM'
+
+#: the official fine-tuning protocols (a subset of keys per config)
+_VIT_FT = dict(  # openmixup *_swin_ft_simmim_*: lr 2.5e-3 x 1024 / 256
+    lr=1e-2, batch=1024, layer_decay=0.65, drop_path=0.1, amp=True,
+    train_size=224, test_resize=256, test_crop=224, mixup=(0.8, 1.0),
+    warmup=20, clip=5.0, pool='avg_featmap', abs_pos=True)
+_RSB_A2 = dict(  # openmixup r*_rsb_a2_ft_sz224_8xb256_cos_fp16_ep300
+    lr=5e-3, batch=2048, optimizer='Lamb', weight_decay=0.02, epochs=300,
+    warmup=5, train_size=224, test_resize=236, test_crop=224,
+    rand_augment=7, mixup=(0.1, 1.0), amp=True, sampler='DefaultSampler')
+_RSB_A3 = dict(  # openmixup r50_rsb_a3_ft_sz160_4xb512_cos_fp16_ep100
+    lr=8e-3, batch=2048, optimizer='Lamb', weight_decay=0.02, epochs=100,
+    warmup=5, train_size=160, test_resize=236, test_crop=224,
+    rand_augment=6, mixup=(0.1, 1.0), amp=True, ema=None, drop_path=0.)
+_A2MIM_R50_PRE = dict(  # openmixup a2mim r50_l3_sz224_init_8xb256_cos_ep*
+    lr=1.2e-3, batch=2048, crop=(0.8, 1.0), interpolation='bilinear',
+    warmup=10, amp=False, mask_layer=3, mask_init=1e-6, fft_weight=0.5,
+    fft_focal=True, depth=50, mask_token_lr=0.1)
+_SIMMIM_R_PRE = dict(  # openmixup simmim r*_sz224_8xb256_fp16_ep300
+    lr=8e-4, batch=2048, crop=(0.67, 1.0), interpolation='bilinear',
+    warmup=10, epochs=300, amp=True, mask_layer=0)
+_VIT_PRE = dict(  # openmixup a2mim / simmim vit_*_step_ep800
+    lr=4e-4, batch=2048, crop=(0.67, 1.0), interpolation='bilinear',
+    warmup=10, epochs=800, step=700, clip=5.0, drop_path=0.1, abs_pos=True,
+    layer_scale=0.1)
+
+OFFICIAL = {
+    # ---- pre-training ----------------------------------------------------
+    'a2mim_resnet50_8xb256-coslr-100e_in1k': dict(
+        _A2MIM_R50_PRE, epochs=100, mask_gamma_lr=0.1,
+        source=(OM, OM_PRE + 'a2mim/imagenet/'
+                'r50_l3_sz224_init_8xb256_cos_ep100.py')),
+    'a2mim_resnet50_8xb256-coslr-300e_in1k': dict(
+        _A2MIM_R50_PRE, epochs=300, mask_gamma_lr=1.0,
+        source=(OM, OM_PRE + 'a2mim/imagenet/'
+                'r50_l3_sz224_init_8xb256_cos_ep300.py')),
+    'a2mim_resnet101_8xb256-coslr-300e_in1k': dict(
+        _A2MIM_R50_PRE, epochs=300, depth=101, fft_weight=0.1,
+        fft_focal=False, source=(OM, OM_PRE + 'a2mim/imagenet/'
+                                 'r101_l3_sz224_init_8xb256_cos_ep300.py')),
+    'a2mim_resnet152_8xb256-coslr-300e_in1k': dict(
+        _A2MIM_R50_PRE, epochs=300, depth=152, fft_weight=0.,
+        fft_focal=False, source=(OM, OM_PRE + 'a2mim/imagenet/'
+                                 'r152_l3_sz224_init_8xb256_cos_ep300.py')),
+    'simmim_resnet101_8xb256-amp-coslr-300e_in1k': dict(
+        _SIMMIM_R_PRE, depth=101, source=(
+            OM, OM_PRE + 'simmim/imagenet/r101_sz224_8xb256_fp16_ep300.py')),
+    'simmim_resnet152_8xb256-amp-coslr-300e_in1k': dict(
+        _SIMMIM_R_PRE, depth=152, source=(
+            OM, OM_PRE + 'simmim/imagenet/r152_sz224_8xb256_fp16_ep300.py')),
+    'a2mim_vit-small_8xb256-step-800e_in1k': dict(
+        _VIT_PRE, arch='small', amp=False, replace=False, fft_weight=0.1,
+        source=(OM, OM_PRE + 'a2mim/imagenet/'
+                'vit_small_l0_sz224_8xb256_step_ep800.py')),
+    'a2mim_vit-base_8xb128-accu2-step-800e_in1k': dict(
+        _VIT_PRE, arch='base', amp=False, replace=False, fft_weight=0.1,
+        source=(OM, OM_PRE + 'a2mim/imagenet/'
+                'vit_base_l0_sz224_8xb128_accu2_step_ep800.py')),
+    'a2mim_vit-large_8xb128-accu2-step-800e_in1k': dict(
+        _VIT_PRE, arch='large', amp=False, replace=False, fft_weight=0.1,
+        source=(OM, OM_PRE + 'a2mim/imagenet/'
+                'vit_large_l0_sz224_8xb128_accu2_step_ep800.py')),
+    'simmim_vit-small-p16_8xb256-amp-step-800e_in1k': dict(
+        _VIT_PRE, arch='small', amp=True, replace=True,
+        source=(OM, OM_PRE + 'simmim/imagenet/'
+                'vit_small_sz224_8xb256_step_fp16_ep800.py')),
+    'simmim_vit-large-p16_8xb128-accu2-amp-step-800e_in1k': dict(
+        _VIT_PRE, arch='large', amp=True, replace=True,
+        source=(OM, OM_PRE + 'simmim/imagenet/'
+                'vit_large_sz224_8xb128_accu2_step_fp16_ep800.py')),
+    # microsoft/SimMIM: BASE_LR 1e-4 x 2048 / 512, no APE, shared RPB, apex
+    # O1 (main_simmim.py's default --amp-opt-level)
+    'simmim_vit-base-p16_8xb128-accu2-step-800e_in1k': dict(
+        _VIT_PRE, arch='base', amp=True, replace=True, abs_pos=False,
+        shared_rel_pos=True,
+        source=(SIMMIM, 'configs/vit_base__800ep/'
+                'simmim_pretrain__vit_base__img224__800ep.yaml')),
+    'simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px': dict(
+        lr=8e-4, batch=2048, epochs=100, warmup=10, crop=(0.67, 1.0),
+        interpolation='bilinear', drop_path=0.0, amp=True, clip=5.0,
+        mask_token_decay=0., train_size=192,
+        source=(SIMMIM, 'configs/swin_base__100ep/'
+                'simmim_pretrain__swin_base__img192_window6__100ep.yaml')),
+    'simmim_swin-base-w6_8xb256-amp-step-800e_in1k-192px': dict(
+        lr=4e-4, batch=2048, epochs=800, warmup=10, step=700,
+        crop=(0.67, 1.0), interpolation='bilinear', drop_path=0.0, amp=True,
+        clip=5.0, mask_token_decay=0., train_size=192,
+        source=(SIMMIM, 'configs/swin_base__800ep/'
+                'simmim_pretrain__swin_base__img192_window6__800ep.yaml')),
+    # ---- ImageNet fine-tuning ----------------------------------------------
+    'vit-small-p16_simmim-pre_8xb128-amp-coslr-100e_in1k': dict(
+        _VIT_FT, arch='small', epochs=100, ema=None,
+        source=(OM, OM_FT + 'vit_small_p16_swin_ft_simmim_sz224_8xb128_cos_'
+                'ep100.py')),
+    'vit-small-p16_a2mim-pre_8xb128-amp-coslr-200e_in1k': dict(
+        _VIT_FT, arch='small', epochs=200, ema=None,
+        source=(OM, OM_FT + 'vit_small_p16_swin_ft_simmim_sz224_8xb128_cos_'
+                'ep200.py')),
+    'vit-base-p16_a2mim-pre_8xb128-amp-coslr-100e_in1k': dict(
+        _VIT_FT, arch='base', epochs=100, ema=4e-5,  # momentum 0.99996
+        source=(OM, OM_FT + 'vit_base_p16_swin_ft_simmim_sz224_4xb128_accu2_'
+                'cos_ep100.py')),
+    'vit-large-p16_simmim-pre_8xb64-accu2-amp-coslr-100e_in1k': dict(
+        _VIT_FT, arch='large', epochs=100, ema=4e-5,
+        sampler='RepeatAugSampler',
+        source=(OM, OM_FT + 'vit_large_p16_swin_ft_simmim_sz224_8xb64_accu2_'
+                'cos_ep100.py')),
+    'vit-large-p16_a2mim-pre_8xb64-accu2-amp-coslr-150e_in1k': dict(
+        _VIT_FT, arch='large', epochs=150, ema=4e-5,
+        sampler='RepeatAugSampler',
+        source=(OM, OM_FT + 'vit_large_p16_swin_ft_simmim_sz224_8xb64_accu2_'
+                'cos_ep150.py')),
+    # microsoft/SimMIM: BASE_LR 1.25e-3 x batch / 512, mean pooling, no APE
+    'vit-base-p16_simmim-pre_8xb128-coslr-100e_in1k': dict(
+        _VIT_FT, arch='base', lr=2.5e-3, epochs=100, ema=None, abs_pos=False,
+        source=(SIMMIM, 'configs/vit_base__800ep/'
+                'simmim_finetune__vit_base__img224__800ep.yaml')),
+    'resnet50_a2mim-pre-100e_8xb256-rsb-a3-100e_in1k': dict(
+        _RSB_A3, depth=50, source=(OM, OM_FT + 'r50_rsb_a3_ft_sz160_4xb512_'
+                                   'cos_fp16_ep100.py')),
+    'resnet50_a2mim-pre_8xb256-rsb-a3-100e_in1k': dict(
+        _RSB_A3, depth=50, source=(OM, OM_FT + 'r50_rsb_a3_ft_sz160_4xb512_'
+                                   'cos_fp16_ep100.py')),
+    'resnet50_a2mim-pre_8xb256-rsb-a2-300e_in1k': dict(
+        _RSB_A2, depth=50, drop_path=0.05, ema=1e-4,  # momentum 0.9999
+        source=(OM, OM_FT + 'r50_rsb_a2_ft_sz224_8xb256_cos_fp16_ep300.py')),
+    **{f'resnet{d}_{m}-pre_8xb256-rsb-a2-300e_in1k': dict(
+        _RSB_A2, depth=d, drop_path=dp, ema=None,
+        source=(OM, OM_FT + f'r{d}_rsb_a2_ft_sz224_8xb256_cos_fp16_ep300.py'))
+       for d, dp in ((101, 0.1), (152, 0.15)) for m in ('a2mim', 'simmim')},
+    # microsoft/SimMIM Swin-B: 1.25e-3 x 2048 / 512, layer decay 0.9 / 0.8
+    'swin-base-w7_simmim-pre_8xb256-coslr-100e_in1k': dict(
+        lr=5e-3, batch=2048, epochs=100, warmup=20, layer_decay=0.9,
+        drop_path=0.1, train_size=224, window=7, amp=True, clip=5.0,
+        source=(SIMMIM, 'configs/swin_base__100ep/simmim_finetune__swin_base'
+                '__img224_window7__100ep.yaml')),
+    'swin-base-w7_simmim-pre-800e_8xb256-coslr-100e_in1k': dict(
+        lr=5e-3, batch=2048, epochs=100, warmup=20, layer_decay=0.8,
+        drop_path=0.1, train_size=224, window=7, amp=True, clip=5.0,
+        source=(SIMMIM, 'configs/swin_base__800ep/simmim_finetune__swin_base'
+                '__img224_window7__800ep.yaml')),
+    # ---- COCO ------------------------------------------------------------
+    'mask-rcnn_vit-base-p16-fpn_a2mim-pre_8xb2-1x_coco': dict(
+        lr=3e-4, batch=16, optimizer='AdamW', weight_decay=0.05, epochs=12,
+        milestones=[9, 11], warmup_iters=500, drop_path=0.2,
+        out_indices=(3, 5, 7, 11), neck=('ViTFeaturePyramid', 'FPN'),
+        rescales=(4, 2, 1, 0.5), bbox_head='Shared4Conv1FCBBoxHead',
+        bbox_loss=('GIoULoss', 10.0), head_norm='SyncBN',
+        min_sizes=(400, 480, 500, 512, 544, 576, 600, 608, 640, 672, 704,
+                   736, 768, 800), crop=(384, 600),
+        source=(A2MIM, 'det_mmdetection/configs/coco/'
+                'mask-rcnn_vit_base_giou_4conv1f_1x_coco.py')),
+    'mask-rcnn_resnet50-c4_a2mim-pre_8xb2-ms-2x_coco': dict(
+        lr=0.02, batch=16, optimizer='SGD', epochs=24, milestones=[16, 23],
+        warmup_iters=1000, shared_head='ResLayerExtraNorm', norm='SyncBN',
+        frozen_stages=-1, min_sizes=(640, 672, 704, 736, 768, 800),
+        source=(A2MIM, 'det_mmdetection/configs/coco/'
+                'mask-rcnn_r50-c4_ms-2x_coco.py')),
+    # ---- ADE20K ----------------------------------------------------------
+    'upernet_vit-base-p16_a2mim-pre_8xb2-amp-160k_ade20k-512x512': dict(
+        lr=1e-4, batch=16, optimizer='AdamW', iters=160000, warmup_iters=1500,
+        layer_decay=0.65, drop_path=0.1, amp=True, crop=(512, 512),
+        decode_head='UPerHead', out_indices=(3, 5, 7, 11),
+        source=(A2MIM, 'seg_mmsegmentation/configs/ade20k/'
+                'upernet_mae_base_8x2_512x512_160k_ade20k.py')),
+    'fcn_resnet50-d8_a2mim-pre_8xb2-amp-160k_ade20k-512x512': dict(
+        lr=0.01, batch=16, optimizer='SGD', weight_decay=5e-4, iters=160000,
+        amp=True, crop=(512, 512), decode_head='FCNHead',
+        dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), norm='SyncBN',
+        source=(A2MIM, 'seg_mmsegmentation/configs/ade20k/'
+                'fcn_r50_d8_4x4_512x512_160k_ade20k.py')),
+}
+
+#: the pre-training each published number starts from (openmixup's A2MIM
+#: table links one pre-training config per row)
+OFFICIAL_PRETRAIN = {
+    ('A2MIM', 'R50 (100 ep)', 'ImageNet RSB A3'):
+        'r50_l3_sz224_init_8xb256_cos_ep100',
+    ('A2MIM', 'R50 (300 ep)', 'ImageNet RSB A3'):
+        'r50_l3_sz224_init_8xb256_cos_ep300',
+    ('A2MIM', 'R50 (300 ep)', 'ImageNet RSB A2'):
+        'r50_l3_sz224_init_8xb256_cos_ep300',
+    ('SimMIM', 'ViT-S', 'ImageNet'): 'vit_small_sz224_8xb256_step_fp16_ep800',
+    ('A2MIM', 'ViT-S', 'ImageNet'): 'vit_small_l0_sz224_8xb256_step_ep800',
+    ('SimMIM', 'ViT-B', 'ImageNet'):
+        'simmim_pretrain__vit_base__img224__800ep',
+    ('A2MIM', 'ViT-B', 'ImageNet'):
+        'vit_base_l0_sz224_8xb128_accu2_step_ep800',
+    ('SimMIM', 'ViT-L', 'ImageNet'):
+        'vit_large_sz224_8xb128_accu2_step_fp16_ep800',
+    ('A2MIM', 'ViT-L', 'ImageNet'):
+        'vit_large_l0_sz224_8xb128_accu2_step_ep800',
+    ('SimMIM', 'Swin-B (100 ep)', 'ImageNet'):
+        'simmim_pretrain__swin_base__img192_window6__100ep',
+    ('SimMIM', 'Swin-B (800 ep)', 'ImageNet'):
+        'simmim_pretrain__swin_base__img192_window6__800ep',
+    **{(m, f'R{d}', 'ImageNet RSB A2'): f'r{d}_{tag}'
+       for d in (101, 152)
+       for m, tag in (('A2MIM', 'l3_sz224_init_8xb256_cos_ep300'),
+                      ('SimMIM', 'sz224_8xb256_fp16_ep300'))},
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _load(config: str) -> Config:
+    """The resolved config, with its default checkpoint (no PRETRAINED)."""
+    saved = os.environ.pop('PRETRAINED', None)
+    try:
+        return Config.fromfile(osp.join(ROOT, config))
+    finally:
+        if saved is not None:
+            os.environ['PRETRAINED'] = saved
+
+
+def _find(pipeline, kind):
+    return next((t for t in pipeline if t['type'] == kind), None)
+
+
+def _hook(cfg, kind):
+    return next((h for h in cfg.get('custom_hooks', []) if h.type == kind),
+                None)
+
+
+def _scheduler(cfg, kind):
+    return next((s for s in cfg.param_scheduler if s.type == kind), None)
+
+
+def protocol(cfg: Config) -> dict:
+    """The protocol-defining values of a resolved config."""
+    out = {}
+    ow = cfg.optim_wrapper
+    opt = ow.get('optimizer', {})
+    pw = ow.get('paramwise_cfg') or {}
+    keys = pw.get('custom_keys', {})
+    out['lr'] = opt.get('lr')
+    out['optimizer'] = opt.get('type')
+    out['weight_decay'] = opt.get('weight_decay')
+    out['amp'] = ow.get('type') == 'AmpOptimWrapper'
+    out['clip'] = (ow.get('clip_grad') or {}).get('max_norm')
+    out['layer_decay'] = pw.get('layer_decay_rate')
+    out['mask_token_lr'] = keys.get('mask_token', {}).get('lr_mult', 1.0)
+    out['mask_token_decay'] = keys.get('mask_token', {}).get('decay_mult', 1.)
+    out['mask_gamma_lr'] = keys.get('mask_gamma', {}).get('lr_mult', 1.0)
+    loader = cfg.train_dataloader
+    out['batch'] = loader.batch_size * GPUS * ow.get('accumulative_counts', 1)
+    out['sampler'] = loader.sampler.type
+    train_cfg = cfg.train_cfg
+    out['epochs'] = train_cfg.get('max_epochs')
+    out['iters'] = train_cfg.get('max_iters')
+    warm = _scheduler(cfg, 'LinearLR')
+    if warm is not None:
+        if warm.get('by_epoch', True):
+            out['warmup'] = warm.end
+        else:
+            out['warmup_iters'] = warm.end
+    step = _scheduler(cfg, 'MultiStepLR')
+    if step is not None:
+        if len(step.milestones) == 1:  # counted from the scheduler's begin
+            out['step'] = step.milestones[0] + step.get('begin', 0)
+        out['milestones'] = list(step.milestones)
+    ema = _hook(cfg, 'EMAHook')
+    out['ema'] = ema.momentum if ema else None
+    model = cfg.model
+    bb = model.get('backbone', {})
+    out['arch'] = bb.get('arch')
+    out['depth'] = bb.get('depth')
+    out['drop_path'] = bb.get('drop_path_rate', 0.)
+    out['out_indices'] = tuple(bb.get('out_indices', ()))
+    out['abs_pos'] = bb.get('use_abs_pos_emb')
+    out['shared_rel_pos'] = bb.get('use_shared_rel_pos_bias')
+    out['layer_scale'] = bb.get('layer_scale_init_value')
+    out['pool'] = bb.get('out_type')
+    out['replace'] = bb.get('replace')
+    out['mask_layer'] = bb.get('mask_layer')
+    out['mask_init'] = bb.get('mask_init', 0.)
+    out['dilations'] = tuple(bb.get('dilations', ()))
+    out['strides'] = tuple(bb.get('strides', ()))
+    out['frozen_stages'] = bb.get('frozen_stages')
+    out['norm'] = (bb.get('norm_cfg') or {}).get('type')
+    window = (bb.get('stage_cfgs') or {}).get('block_cfgs', {})
+    out['window'] = window.get('window_size')
+    head = model.get('head') or {}
+    out['fft_weight'] = head.get('fft_weight')
+    out['fft_focal'] = head.get('fft_focal')
+    augments = (model.get('train_cfg') or {}).get('augments') or []
+    out['mixup'] = tuple(a.alpha for a in augments)
+    pipeline = loader.dataset.get('dataset', loader.dataset).pipeline
+    rrc = _find(pipeline, 'RandomResizedCrop')
+    if rrc is not None:
+        out['train_size'] = rrc.scale
+        out['crop'] = tuple(rrc.get('crop_ratio_range', (0.08, 1.0)))
+        out['interpolation'] = rrc.get('interpolation', 'bilinear')
+    ra = _find(pipeline, 'RandAugment')
+    out['rand_augment'] = ra.magnitude_level if ra else None
+    val = cfg.get('val_dataloader')
+    if val and 'pipeline' in val.dataset:
+        edge = _find(val.dataset.pipeline, 'ResizeEdge')
+        crop = _find(val.dataset.pipeline, 'CenterCrop')
+        out['test_resize'] = edge.scale if edge else None
+        out['test_crop'] = crop.crop_size if crop else None
+    sizes = set()
+    for t in pipeline:
+        for choice in [t] + [x for group in t.get('transforms', [])
+                             for x in group]:
+            if choice['type'] == 'RandomChoiceResize':
+                sizes |= {min(s) for s in choice.scales}
+            if choice['type'] == 'RandomCrop' and 'crop_type' in choice:
+                out['crop'] = tuple(choice.crop_size)
+            if choice['type'] == 'RandomCrop' and 'cat_max_ratio' in choice:
+                out['crop'] = tuple(choice.crop_size)
+    out['min_sizes'] = tuple(sorted(sizes))
+    necks = model.get('neck')
+    if isinstance(necks, (list, tuple)):
+        out['neck'] = tuple(n.type for n in necks)
+        out['rescales'] = tuple(necks[0].get('rescales', ()))
+    roi = model.get('roi_head') or {}
+    if roi:
+        bbox = roi.bbox_head
+        out['bbox_head'] = bbox.type
+        out['bbox_loss'] = (bbox.loss_bbox.type, bbox.loss_bbox.loss_weight)
+        out['head_norm'] = (bbox.get('norm_cfg') or {}).get('type')
+        out['shared_head'] = (roi.get('shared_head') or {}).get('type')
+    out['decode_head'] = (model.get('decode_head') or {}).get('type')
+    return out
+
+
+def _checkpoint_of(pretrain_config: str) -> str:
+    cfg = _load(pretrain_config)
+    name = paper.work_dir_name(pretrain_config)
+    return f'work_dirs/{name}/epoch_{cfg.train_cfg.max_epochs}.pth'
+
+
+def _pretrained(cfg: Config) -> str:
+    return cfg.model.backbone.init_cfg.checkpoint
+
+
+def _official_configs():
+    configs = {row.config for row in paper.TABLE if row.protocol == 'official'
+               and row.source is not None}
+    configs |= {p.config for p in paper.PRETRAINS.values()
+                if p.source is not None}
+    return sorted(configs)
+
+
+@pytest.mark.parametrize('config', _official_configs())
+def test_config_runs_the_official_protocol(config):
+    name = paper.work_dir_name(config)
+    assert name in OFFICIAL, f'{name}: no official values written down'
+    expected = dict(OFFICIAL[name])
+    source = expected.pop('source')
+    got = protocol(_load(config))
+    wrong = {k: (got.get(k), v) for k, v in expected.items()
+             if not (got.get(k) == pytest.approx(v) if isinstance(v, float)
+                     else got.get(k) == v)}
+    assert not wrong, f'{config} vs {source[0]}:{source[1]}: ' + ', '.join(
+        f'{k} is {g!r}, official {v!r}' for k, (g, v) in wrong.items())
+    # paper.py names the same official source
+    sources = {tuple(r.source) for r in paper.TABLE if r.config == config
+               and r.source is not None}
+    sources |= {tuple(p.source) for p in paper.PRETRAINS.values()
+                if p.config == config and p.source is not None}
+    assert sources == {source}
+
+
+@pytest.mark.parametrize('row', paper.TABLE,
+                         ids=[f'{r.method}-{r.backbone}-{r.task}-{r.metric}'
+                              for r in paper.TABLE])
+def test_row_starts_from_its_pretraining(row):
+    """The config's default checkpoint is the last one of the row's
+    pre-training, and that is the pre-training of the published number."""
+    assert osp.isfile(osp.join(ROOT, row.config)), row.config
+    pre = paper.PRETRAINS[row.pretrain]
+    cfg = _load(row.config)
+    ckpt = _checkpoint_of(pre.config)
+    assert _pretrained(cfg) == ckpt
+    shared = (cfg.model.get('roi_head') or {}).get('shared_head')
+    if shared:  # C4: stage 4 comes from the same checkpoint
+        assert shared.init_cfg.checkpoint == ckpt
+    key = (row.method, row.backbone, row.task)
+    if key in OFFICIAL_PRETRAIN:
+        assert pre.source.path.endswith(OFFICIAL_PRETRAIN[key] + '.py') or \
+            pre.source.path.endswith(OFFICIAL_PRETRAIN[key] + '.yaml')
+    assert row.protocol in ('official', 'paper', 'ours')
+    if row.protocol == 'ours':
+        assert row.value is None and row.source is None
+        assert 'our protocol' in row.task
+    else:
+        assert row.value is not None and row.reported
+        assert (row.source is None) == (row.protocol == 'paper')
+
+
+def test_paper_preset_runs_each_job_once_in_its_own_work_dir():
+    from tools.reproduce import paper_jobs
+    args = argparse.Namespace(gpus=8, imagenet='data/imagenet',
+                              coco='data/coco/', ade='data/ade')
+    jobs = paper_jobs(args)
+    names = [name for name, _, _ in jobs]
+    configs = [config for _, config, _ in jobs]
+    dirs = [re.search(r'--work-dir (\S+)', cmd).group(1)
+            for _, _, cmd in jobs]
+    assert len(set(names)) == len(names) == len(set(configs))
+    assert len(set(dirs)) == len(dirs)
+    # every row's config and every pre-training is a job; each transfer
+    # starts from its row's pre-training
+    assert set(configs) == {r.config for r in paper.TABLE} | set(
+        paper.PRETRAIN.values())
+    by_config = {config: cmd for _, config, cmd in jobs}
+    for row in paper.TABLE:
+        ckpt = _checkpoint_of(paper.PRETRAIN[row.pretrain])
+        assert by_config[row.config].startswith(f'PRETRAINED={ckpt} ')
+    # the two Swin-B rows are two jobs
+    swin = [r.config for r in paper.TABLE if r.backbone.startswith('Swin')]
+    assert len(set(swin)) == 2
+
+
+def test_a_config_with_two_pretrainings_is_refused(monkeypatch):
+    row = paper.TABLE[0]
+    other = next(k for k in paper.PRETRAINS if k != row.pretrain)
+    monkeypatch.setattr(paper, 'TABLE', paper.TABLE + [row._replace(
+        pretrain=other)])
+    with pytest.raises(ValueError, match='give each its own config'):
+        paper.jobs()
+
+
+def test_fidelity_page_covers_every_row():
+    text = open(osp.join(ROOT, 'docs', 'fidelity.md')).read()
+    for row in paper.TABLE:
+        assert paper.work_dir_name(row.config) in text, row.config
+        if row.source is not None:
+            assert row.source.path in text, row.source
+    for pre in paper.PRETRAINS.values():
+        assert paper.work_dir_name(pre.config) in text, pre.config
+
+
+def test_method_readmes_list_every_row_with_its_value():
+    for row in paper.TABLE:
+        folder = osp.dirname(osp.dirname(row.config))
+        with open(osp.join(ROOT, folder, 'README.md')) as f:
+            lines = [line for line in f
+                     if f'{paper.work_dir_name(row.config)}.py)' in line]
+        assert lines, f'{folder}/README.md does not list {row.config}'
+        value = '--' if row.value is None else f'{row.value:.1f}'
+        assert value in lines[0].split('|')[-2], (row.config, lines[0])
