@@ -99,6 +99,24 @@ def _tiny_spark(cfg: Config) -> None:
     _tiny_pipeline(cfg)
 
 
+def _spark_convnext_base(cfg: Config) -> None:
+    """mmpretrain's SparK ConvNeXt-S (v1) recipe on ConvNeXt-B: the base
+    arch and the matching encoder-decoder widths (1024 at stride 32). An
+    ``adapt`` runs after the tiny shrink too: a tiny arch (a dict) stays."""
+    if isinstance(cfg.model.backbone.arch, str):
+        cfg.model.backbone.arch = 'base'
+        cfg.model.enc_dec_norm_dim = 1024
+
+
+def _tiny_spark_convnext(cfg: Config) -> None:
+    """SparK on our tiny demo's ConvNeXt (one block a stage, 16-128 ch)."""
+    m = cfg.model
+    m.update(input_size=_TINY_SIZE, enc_dec_norm_dim=128)
+    m.backbone.arch = dict(depths=[1, 1, 1, 1], channels=[16, 32, 64, 128])
+    m.neck.feature_dim = 64
+    _tiny_pipeline(cfg)
+
+
 def _benchmark_teacher(cfg: Config) -> None:
     """MaskDistill's CLIP teacher needs converted OpenAI weights: a random
     teacher of the same architecture has the same compute."""
@@ -159,6 +177,21 @@ ENTRIES: Tuple[Entry, ...] = (
     Entry('mmpt_simmim_swin-b', 'SimMIM (mmpretrain)', 'Swin-B',
           'mmpretrain::simmim/simmim_swin-base-w6_8xb256-amp-coslr-100e_'
           'in1k-192px.py', 'mmpretrain', tiny=_tiny_swin),
+    Entry('a2mim_swin-b', 'A2MIM', 'Swin-B',
+          _ours('a2mim/a2mim_swin-base-w6_8xb128-accu2-coslr-100e_in1k-'
+                '192px.py'), 'ours',
+          tiny=_ours('a2mim/a2mim_swin-tiny_1xb16-20i_demo.py')),
+    Entry('a2mim_convnext-b', 'A2MIM', 'ConvNeXt-B',
+          _ours('a2mim/a2mim_convnext-base_8xb256-amp-coslr-300e_in1k.py'),
+          'ours', tiny=_ours('a2mim/a2mim_convnext-tiny_1xb16-20i_demo.py')),
+    Entry('simmim_convnext-b', 'SimMIM', 'ConvNeXt-B',
+          _ours('simmim/simmim_convnext-base_8xb256-amp-coslr-300e_in1k.py'),
+          'ours',
+          tiny=_ours('simmim/simmim_convnext-tiny_1xb16-20i_demo.py')),
+    Entry('mmpt_spark_convnext-b', 'SparK (mmpretrain)', 'ConvNeXt-B',
+          'mmpretrain::spark/spark_sparse-convnext-small_16xb256-amp-coslr-'
+          '800e_in1k.py', 'mmpretrain', tiny=_tiny_spark_convnext,
+          adapt=_spark_convnext_base),
 )
 ENTRY_BY_NAME = {e.name: e for e in ENTRIES}
 
@@ -168,6 +201,7 @@ REFERENCES: Dict[str, Tuple[str, ...]] = {
     'R50': ('simmim_r50', 'mmpt_spark_r50'),
     'ViT-B': ('simmim_vit-b', 'mmpt_mae_vit-b'),
     'Swin-B': ('mmpt_simmim_swin-b', ),
+    'ConvNeXt-B': ('mmpt_spark_convnext-b', ),
 }
 
 #: speed targets: (entry, reference, largest step-time ratio)
@@ -611,7 +645,9 @@ def mfu(train_flops_per_image: Optional[float], images_per_s: float,
 def count_step_flops(model, batch: dict, optim_wrapper) -> float:
     """FLOPs of one real training step (forward + backward, as torch's
     ``FlopCounterMode`` counts them: matmuls, convolutions, attention) per
-    image; a check of the 3x-forward estimate."""
+    image; a check of the 3x-forward estimate. It counts the backward of a
+    grouped (depthwise) convolution ``groups`` times over, so for ConvNeXts
+    it overstates the step several-fold: trust the 3x-forward estimate."""
     from torch.utils.flop_counter import FlopCounterMode
     counter = FlopCounterMode(display=False)
     with counter:

@@ -30,6 +30,12 @@ TINY_CONFIGS = {
                             'simmim_swin-tiny_1xb16-20i_demo.py'),
     'maskdistill_vit': osp.join(ROOT, 'configs/pretrain/maskdistill/'
                                 'maskdistill_vit-tiny_1xb16-20i_demo.py'),
+    'a2mim_convnext': osp.join(ROOT, 'configs/pretrain/a2mim/'
+                               'a2mim_convnext-tiny_1xb16-20i_demo.py'),
+    'simmim_convnext': osp.join(ROOT, 'configs/pretrain/simmim/'
+                                'simmim_convnext-tiny_1xb16-20i_demo.py'),
+    'a2mim_swin': osp.join(ROOT, 'configs/pretrain/a2mim/'
+                           'a2mim_swin-tiny_1xb16-20i_demo.py'),
 }
 
 

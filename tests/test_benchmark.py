@@ -182,3 +182,61 @@ def test_cli_writes_json(tmp_path):
     assert data['settings']['steps'] == 2 and data['settings']['tiny']
     assert '| a2mim_r50 | R50 |' in proc.stdout
     assert 'x simmim_r50' in proc.stdout
+
+
+#: A2MIM and SimMIM ConvNeXt-B against mmpretrain's SparK ConvNeXt (on
+#: ConvNeXt-B), A2MIM Swin-B against mmpretrain's SimMIM Swin-B, one run
+ARCH_ENTRIES = ['a2mim_convnext-b', 'simmim_convnext-b',
+                'mmpt_spark_convnext-b', 'a2mim_swin-b', 'mmpt_simmim_swin-b']
+
+
+def test_convnext_and_swin_entries_against_mmpretrain(tmp_path):
+    out = str(tmp_path / 'archs.json')
+    results = benchmark.run_benchmark(
+        names=ARCH_ENTRIES, device='cpu', batch_size=BATCH, warmup=1,
+        steps=1, tiny=True, out=out, verbose=False)
+    with open(out) as f:
+        data = json.load(f)
+    by_name = {e['name']: e for e in data['entries']}
+    assert sorted(by_name) == sorted(ARCH_ENTRIES)
+    for e in data['entries']:
+        assert 'error' not in e, e.get('traceback')
+        assert all(t > 0 and math.isfinite(t) for t in e['step_times_s'])
+        assert all(math.isfinite(v) for v in e['losses'])
+        assert e['crop_size'] == 64
+        fl = e['flops']
+        assert fl['train_flops_per_image'] > 0
+        if 'ConvNeXt' not in e['backbone']:
+            # torch's FlopCounterMode counts a depthwise convolution's
+            # backward `groups` times over, so the check is for Swin only
+            ratio = fl['train_flops_per_image'] / \
+                fl['torch_counted_train_flops_per_image']
+            assert 0.8 < ratio < 1.3, (e['name'], ratio)
+    assert {n: by_name[n]['backbone_type'] for n in ARCH_ENTRIES} == {
+        'a2mim_convnext-b': 'A2MIMConvNeXt',
+        'simmim_convnext-b': 'SimMIMConvNeXt',
+        'mmpt_spark_convnext-b': 'SparseConvNeXt',
+        'a2mim_swin-b': 'A2MIMSwin',
+        'mmpt_simmim_swin-b': 'SimMIMSwinTransformer'}
+    for name, ref in (('a2mim_convnext-b', 'mmpt_spark_convnext-b'),
+                      ('simmim_convnext-b', 'mmpt_spark_convnext-b'),
+                      ('a2mim_swin-b', 'mmpt_simmim_swin-b')):
+        assert by_name[name]['ratios'] == {ref: pytest.approx(
+            by_name[name]['median_step_s'] / by_name[ref]['median_step_s'])}
+    table = benchmark.format_table(results)
+    assert 'x mmpt_spark_convnext-b' in table
+    assert 'x mmpt_simmim_swin-b' in table
+
+
+def test_spark_reference_runs_on_convnext_base_at_full_size():
+    """Same backbone as ours at full size; the tiny run keeps its tiny arch."""
+    entry = benchmark.ENTRY_BY_NAME['mmpt_spark_convnext-b']
+    full = benchmark.load_config(entry)
+    assert full.model.backbone.arch == 'base'
+    assert full.model.enc_dec_norm_dim == 1024
+    ours = benchmark.load_config(benchmark.ENTRY_BY_NAME['a2mim_convnext-b'])
+    assert ours.model.backbone.arch == 'base'
+    tiny = benchmark.load_config(entry, tiny=True)
+    assert tiny.model.backbone.arch == dict(depths=[1, 1, 1, 1],
+                                            channels=[16, 32, 64, 128])
+    assert tiny.model.enc_dec_norm_dim == 128

@@ -31,7 +31,7 @@ def _source(path):
     name = osp.basename(path)
     arch = name.split('-')[0].split('_')[0]
     kind = 'resnet' if arch.startswith('resnet') else arch
-    assert kind in ('vit', 'resnet', 'swin'), path
+    assert kind in ('vit', 'resnet', 'swin', 'convnext'), path
     if method == 'simmim' and name.startswith(('vit-small', 'vit-large')):
         kind = 'vit_openmixup'
     return f'{method}_{kind}'
@@ -85,6 +85,8 @@ def test_pretrain_checkpoint_loads_completely(path, checkpoints):
     'simmim/vit-small-p16_simmim-pre_8xb128-amp-coslr-100e_in1k.py',
     'a2mim/resnet101_a2mim-pre_8xb256-rsb-a2-300e_in1k.py',
     'simmim/swin-base-w7_simmim-pre-800e_8xb256-coslr-100e_in1k.py',
+    # ConvNeXt (AdamW, EMA, gradient accumulation)
+    'a2mim/convnext-small_a2mim-pre_8xb256-accu2-amp-coslr-300e_in1k.py',
 ])
 def test_fine_tune_trains_and_evaluates(name, checkpoints, demo_data,
                                         tmp_path):

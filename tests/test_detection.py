@@ -22,7 +22,8 @@ CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs/detection/*/*.py')))
 def _source(path):
     method = osp.basename(osp.dirname(path))
     name = osp.basename(path)
-    kind = 'vit' if '_vit-' in name else \
+    kind = next((k for k in ('vit', 'convnext', 'swin')
+                 if f'_{k}-' in name), None) or \
         ('resnet_c4' if '-c4_' in name else 'resnet')
     return f'{method}_{kind}'
 
@@ -83,6 +84,8 @@ def _tiny_cfg(path, ckpt, coco='data/unused', work_dir=None):
     tiny_detection(cfg, ckpt, coco, iters=4, vit_layers=VIT_LAYERS)
     if multi_level:
         _tiny_multi_level(cfg, necks, backbone_type)
+    if 'Swin' in cfg.model.backbone.type:  # the tiny Swin is 32..256 wide
+        cfg.model.neck.in_channels = [32, 64, 128, 256]
     # a few RoIs per image: the C4 head runs stage 4 on every one
     m = cfg.model
     m.train_cfg.rpn_proposal.max_per_img = 64
@@ -124,6 +127,9 @@ def test_pretrain_checkpoint_loads_into_mask_rcnn(path, checkpoints):
     # the paper's protocols: R50-C4 with ResLayerExtraNorm, ViT-B + FPN
     'a2mim/mask-rcnn_resnet50-c4_a2mim-pre_8xb2-ms-2x_coco.py',
     'a2mim/mask-rcnn_vit-base-p16-fpn_a2mim-pre_8xb2-1x_coco.py',
+    # ConvNeXt (layer-wise lr decay) and Swin from mmpretrain in mmdet
+    'a2mim/mask-rcnn_convnext-base-fpn_a2mim-pre_8xb2-amp-ms-crop-3x_coco.py',
+    'a2mim/mask-rcnn_swin-base-fpn_a2mim-pre_8xb2-amp-ms-crop-3x_coco.py',
 ])
 def test_mask_rcnn_trains_and_evaluates(name, checkpoints, coco_data,
                                         tmp_path):

@@ -1,3 +1,3 @@
 """mmdet-only parts; import with custom_imports=['mim_plugins', 'mim_plugins.det']."""
-from .backbones import AnySizeBEiTViT  # noqa: F401
+from .backbones import AnySizeBEiTViT, DeepResNet  # noqa: F401
 from .necks import SimpleFPN, ViTFeaturePyramid  # noqa: F401

@@ -3,20 +3,23 @@ from typing import Optional, Tuple
 
 import torch
 
-from mmpretrain.models.backbones import ResNet
 from mmpretrain.registry import MODELS
 from ..utils import check_mask_grid
+from .deep_resnet import DeepResNet
 from .mask_token import MaskTokenMixin
 
 
 @MODELS.register_module()
-class MIMResNet(MaskTokenMixin, ResNet):
+class MIMResNet(MaskTokenMixin, DeepResNet):
     """mmpretrain's ``ResNet`` with a mask token applied before one stage.
 
     Without a mask it is exactly ``ResNet``; its checkpoint keys are those of
     ``ResNet`` plus ``mask_token`` (and ``mask_gamma``), so a pre-trained
     checkpoint loads into ``mmpretrain.ResNet`` / ``mmdet.ResNet`` with
-    ``prefix='backbone.'``.
+    ``prefix='backbone.'``. Depth 200 (``(3, 24, 36, 3)`` Bottlenecks, as
+    openmixup's ResNet) is built too; its downstream backbone is
+    ``DeepResNet`` (registered in mmpretrain, and in mmdet and mmseg by
+    ``mim_plugins.det`` / ``mim_plugins.seg``).
 
     With a mask of shape (B, h, w), the token is put on the input of stage
     ``mask_layer`` (0-based), whose feature grid must be (h, w): for
@@ -44,7 +47,8 @@ class MIMResNet(MaskTokenMixin, ResNet):
             forward of each block in the backward pass). Defaults to False.
         **kwargs: Other arguments of mmpretrain's ``ResNet``.
 
-    Downstream backbone: ``mmpretrain.ResNet`` / ``mmdet.ResNet`` (same keys).
+    Downstream backbone: ``mmpretrain.ResNet`` / ``mmdet.ResNet`` (same keys;
+    ``DeepResNet`` for depth 200).
     """
 
     def __init__(self,

@@ -1,0 +1,20 @@
+"""mmdet's ResNet with the ResNet-200 depth."""
+from mmdet.models.backbones import ResNet
+from mmdet.models.backbones.resnet import Bottleneck
+from mmdet.registry import MODELS
+
+from mim_plugins.models.backbones.deep_resnet import RESNET200_BLOCKS
+
+
+@MODELS.register_module()
+class DeepResNet(ResNet):
+    """mmdet's ``ResNet`` that also builds ``depth=200``
+    (``200: (Bottleneck, (3, 24, 36, 3))``), for a ResNet-200 pre-trained by
+    ``A2MIMResNet`` / ``SimMIMResNet``; otherwise the same class and keys.
+
+    Args:
+        **kwargs: Arguments of mmdet's ``ResNet``.
+    """
+
+    arch_settings = {**ResNet.arch_settings,
+                     200: (Bottleneck, RESNET200_BLOCKS)}

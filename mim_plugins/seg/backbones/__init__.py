@@ -1,0 +1,3 @@
+from .deep_resnet import DeepResNet
+
+__all__ = ['DeepResNet']
