@@ -10,14 +10,10 @@ model = dict(
     backbone=dict(arch='base', init_cfg=dict(checkpoint=pretrained)))
 
 max_epochs = 100
-warmup_epochs = 20
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, eta_min=1e-6, convert_to_iter_based=True),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs)
+# the schedule of the ViT-S recipe (20 warm-up epochs, cosine to 1e-6)
+param_scheduler = _base_.param_scheduler
+param_scheduler[1].end = max_epochs  # CosineAnnealingLR
+train_cfg = dict(max_epochs=max_epochs)
 custom_hooks = [
     # evaluate an exponential moving average of the weights
     dict(type='EMAHook', momentum=4e-5, priority='ABOVE_NORMAL'),

@@ -2,15 +2,11 @@
 # epochs (official pre-training: Westlake-AI/openmixup
 # configs/selfsup/simmim/imagenet/r101_sz224_8xb256_fp16_ep300.py; fine-tuning:
 # configs/benchmarks/classification/imagenet/
-# r101_rsb_a2_ft_sz224_8xb256_cos_fp16_ep300.py): the ResNet-50 A2 recipe
-# (LAMB 5e-3 @ bs 2048, 300 epochs at 224 px, fp16) with depth 101, drop
-# path 0.1 and, as the official ResNet-101 config, no EMA.
-_base_ = '../a2mim/resnet50_a2mim-pre_8xb256-rsb-a2-300e_in1k.py'
+# r101_rsb_a2_ft_sz224_8xb256_cos_fp16_ep300.py): the A2MIM ResNet-101
+# recipe (the ResNet-50 A2 recipe, LAMB 5e-3 @ bs 2048, 300 epochs at 224 px,
+# fp16, with depth 101, drop path 0.1 and, as the official ResNet-101
+# config, no EMA).
+_base_ = '../a2mim/resnet101_a2mim-pre_8xb256-rsb-a2-300e_in1k.py'
 
 pretrained = '{{$PRETRAINED:work_dirs/simmim_resnet101_8xb256-amp-coslr-300e_in1k/epoch_300.pth}}'  # noqa
-model = dict(
-    backbone=dict(
-        depth=101,
-        drop_path_rate=0.1,
-        init_cfg=dict(checkpoint=pretrained)))
-custom_hooks = [dict(type='PretrainedCheckHook')]
+model = dict(backbone=dict(init_cfg=dict(checkpoint=pretrained)))

@@ -11,11 +11,7 @@ pretrained = '{{$PRETRAINED:work_dirs/simmim_vit-small-p16_8xb256-amp-step-800e_
 model = dict(backbone=dict(init_cfg=dict(checkpoint=pretrained)))
 
 max_epochs = 100
-warmup_epochs = 20
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, eta_min=1e-6, convert_to_iter_based=True),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs)
+# the schedule of the ViT-S recipe (20 warm-up epochs, cosine to 1e-6)
+param_scheduler = _base_.param_scheduler
+param_scheduler[1].end = max_epochs  # CosineAnnealingLR
+train_cfg = dict(max_epochs=max_epochs)

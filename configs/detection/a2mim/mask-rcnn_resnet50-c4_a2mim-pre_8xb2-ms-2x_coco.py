@@ -13,8 +13,7 @@
 #   model.roi_head.shared_head.init_cfg.checkpoint=path
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50-caffe-c4.py',
-    'mmdet::_base_/datasets/coco_instance.py',
-    'mmdet::_base_/schedules/schedule_2x.py',
+    '../../_base_/ms-2x_coco-instance.py',
     'mmdet::_base_/default_runtime.py',
 ]
 custom_imports = dict(
@@ -44,30 +43,5 @@ model = dict(
                 type='Pretrained', checkpoint=pretrained,
                 prefix='backbone.'))))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(
-        type='RandomChoiceResize',
-        scales=[(1333, 640), (1333, 672), (1333, 704), (1333, 736),
-                (1333, 768), (1333, 800)],
-        keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-
-param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=1000),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=24,
-        by_epoch=True,
-        milestones=[16, 23],
-        gamma=0.1),
-]
 # the extra norm after stage 4 is the only new weight of the RoI head
 custom_hooks = [dict(type='PretrainedCheckHook', allow_missing=[r'^norm\.'])]

@@ -6,7 +6,13 @@
 # shorter side 640-800, 1000 warm-up iterations, lr x0.1 at epochs 16 and 23.
 # Pre-trained checkpoint: PRETRAINED=path (environment) or
 #   --cfg-options model.backbone.init_cfg.checkpoint=path
-_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_2x_coco.py'
+# the bases of mmdet::mask_rcnn/mask-rcnn_r50_fpn_2x_coco.py, with the
+# multi-scale data and the schedule of the A2MIM R50 detection configs
+_base_ = [
+    'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
+    '../../_base_/ms-2x_coco-instance.py',
+    'mmdet::_base_/default_runtime.py',
+]
 custom_imports = dict(
     imports=['mim_plugins', 'mim_plugins.det'], allow_failed_imports=False)
 
@@ -24,29 +30,4 @@ model = dict(
         bbox_head=dict(type='Shared4Conv1FCBBoxHead', norm_cfg=norm_cfg),
         mask_head=dict(norm_cfg=norm_cfg)))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(
-        type='RandomChoiceResize',
-        scales=[(1333, 640), (1333, 672), (1333, 704), (1333, 736),
-                (1333, 768), (1333, 800)],
-        keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-
-param_scheduler = [
-    dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=1000),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=24,
-        by_epoch=True,
-        milestones=[16, 23],
-        gamma=0.1),
-]
 custom_hooks = [dict(type='PretrainedCheckHook')]

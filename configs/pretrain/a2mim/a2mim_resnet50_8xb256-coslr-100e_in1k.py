@@ -4,38 +4,18 @@
 # AdamW 1.2e-3 @ bs 2048, 10-epoch warmup, cosine to 1e-5; mask token and its
 # gamma at lr x0.1 without weight decay. Fine-tuned with RSB A3: 78.8.
 _base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs256_simmim_192.py',
-    'mmpretrain::_base_/default_runtime.py',
+    '../../_base_/datasets/imagenet_mim.py',
+    '../../_base_/schedules/mim_adamw.py',
+    '../../_base_/pretrain_runtime.py',
 ]
 custom_imports = dict(imports=['mim_plugins'], allow_failed_imports=False)
 
 # data: RandomResizedCrop(224, 0.8-1.0) + flip (bilinear, torchvision's
 # default in the official pipeline), 32-px blocks, ratio 0.6, mask at the
 # stride-16 input of stage 4
-img_size = 224
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='RandomResizedCrop',
-        scale=img_size,
-        crop_ratio_range=(0.8, 1.0),
-        interpolation='bilinear'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='BlockwiseMaskGenerator',
-        input_size=img_size,
-        mask_patch_size=32,
-        model_patch_size=16,
-        mask_ratio=0.6),
-    dict(type='PackInputs'),
-]
-train_dataloader = dict(
-    batch_size=256,
-    num_workers=8,
-    # re-declared: mmengine tags the inherited dict with a `_scope_` key that
-    # the collate function does not accept
-    collate_fn=dict(_delete_=True, type='default_collate'),
-    dataset=dict(pipeline=train_pipeline))
+train_pipeline = _base_.train_pipeline
+train_pipeline[1].crop_ratio_range = (0.8, 1.0)  # RandomResizedCrop
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 model = dict(
     type='A2MIM',
@@ -71,16 +51,8 @@ model = dict(
 # optimizer: no decay on norms and biases; mask token and gamma lr x0.1, no
 # decay
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(
-        type='AdamW',
-        lr=1.2e-3,
-        betas=(0.9, 0.999),
-        weight_decay=0.05,
-        eps=1e-8),
+    optimizer=dict(lr=1.2e-3),
     paramwise_cfg=dict(
-        norm_decay_mult=0.,
-        bias_decay_mult=0.,
         custom_keys={
             'mask_token': dict(decay_mult=0., lr_mult=0.1),
             'mask_gamma': dict(decay_mult=0., lr_mult=0.1),
@@ -107,8 +79,3 @@ param_scheduler = [
 ]
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
-custom_hooks = [dict(type='StopOnInvalidLossHook')]
-randomness = dict(seed=0, diff_rank_seed=True)
-auto_scale_lr = dict(base_batch_size=2048)

@@ -13,21 +13,7 @@ optim_wrapper = dict(
 
 max_epochs = 300
 warmup_epochs = 10
-param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-6,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - warmup_epochs,
-        eta_min=1e-5,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
+# the cosine after the warm-up runs to the last epoch
+param_scheduler = _base_.param_scheduler
+param_scheduler[1].update(T_max=max_epochs - warmup_epochs, end=max_epochs)
+train_cfg = dict(max_epochs=max_epochs)

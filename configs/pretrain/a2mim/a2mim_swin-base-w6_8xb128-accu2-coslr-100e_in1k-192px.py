@@ -12,35 +12,18 @@
 # with its SimMIM algorithm, which leaves them). No weight decay on norms,
 # biases, the mask token, position tables.
 _base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs256_simmim_192.py',
-    'mmpretrain::_base_/default_runtime.py',
+    '../../_base_/datasets/imagenet_mim.py',
+    '../../_base_/schedules/mim_adamw.py',
+    '../../_base_/pretrain_runtime.py',
 ]
 custom_imports = dict(imports=['mim_plugins'], allow_failed_imports=False)
 
 img_size = 192
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='RandomResizedCrop',
-        scale=img_size,
-        crop_ratio_range=(0.67, 1.0),
-        interpolation='bilinear'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='BlockwiseMaskGenerator',
-        input_size=img_size,
-        mask_patch_size=32,
-        model_patch_size=4,
-        mask_ratio=0.6),
-    dict(type='PackInputs'),
-]
-train_dataloader = dict(
-    batch_size=128,
-    num_workers=8,
-    # re-declared: mmengine tags the inherited dict with a `_scope_` key that
-    # the collate function does not accept
-    collate_fn=dict(_delete_=True, type='default_collate'),
-    dataset=dict(pipeline=train_pipeline))
+train_pipeline = _base_.train_pipeline
+train_pipeline[1].scale = img_size  # RandomResizedCrop
+# the mask generator: the 32-px blocks on the stride-4 grid
+train_pipeline[3].update(input_size=img_size, model_patch_size=4)
+train_dataloader = dict(batch_size=128, dataset=dict(pipeline=train_pipeline))
 
 model = dict(
     type='A2MIM',
@@ -76,15 +59,10 @@ model = dict(
         encoder_in_channels=3))
 
 optim_wrapper = dict(
-    type='OptimWrapper',
     accumulative_counts=2,
-    optimizer=dict(
-        type='AdamW', lr=8e-4, betas=(0.9, 0.999), weight_decay=0.05,
-        eps=1e-8),
+    optimizer=dict(lr=8e-4),
     clip_grad=dict(max_norm=5.0),
     paramwise_cfg=dict(
-        norm_decay_mult=0.,
-        bias_decay_mult=0.,
         custom_keys={
             'mask_token': dict(decay_mult=0.),
             'absolute_pos_embed': dict(decay_mult=0.),
@@ -111,8 +89,3 @@ param_scheduler = [
         convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
-custom_hooks = [dict(type='StopOnInvalidLossHook')]
-randomness = dict(seed=0, diff_rank_seed=True)
-auto_scale_lr = dict(base_batch_size=2048)

@@ -12,8 +12,9 @@
 # and point teacher_checkpoint at the result, e.g. with
 #   --cfg-options model.target_generator.checkpoint=PATH
 _base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs256_simmim_192.py',
-    'mmpretrain::_base_/default_runtime.py',
+    '../../_base_/datasets/imagenet_mim.py',
+    '../../_base_/schedules/mim_adamw.py',
+    '../../_base_/pretrain_runtime.py',
 ]
 custom_imports = dict(imports=['mim_plugins'], allow_failed_imports=False)
 
@@ -36,13 +37,7 @@ train_pipeline = [
         min_num_patches=16),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(
-    batch_size=256,
-    num_workers=8,
-    # re-declared: mmengine tags the inherited dict with a `_scope_` key that
-    # the collate function does not accept
-    collate_fn=dict(_delete_=True, type='default_collate'),
-    dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 model = dict(
     type='MaskDistill',
@@ -67,14 +62,9 @@ model = dict(
         type='MaskDistillHead', in_channels=768, out_channels=512, beta=2.0))
 
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(
-        type='AdamW', lr=1.5e-3, betas=(0.9, 0.98), weight_decay=0.05,
-        eps=1e-8),
+    optimizer=dict(lr=1.5e-3, betas=(0.9, 0.98)),
     clip_grad=dict(max_norm=3.0),
     paramwise_cfg=dict(
-        norm_decay_mult=0.,
-        bias_decay_mult=0.,
         custom_keys={
             'mask_token': dict(decay_mult=0.),
             'cls_token': dict(decay_mult=0.),
@@ -102,8 +92,3 @@ param_scheduler = [
         convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
-custom_hooks = [dict(type='StopOnInvalidLossHook')]
-randomness = dict(seed=0, diff_rank_seed=True)
-auto_scale_lr = dict(base_batch_size=2048)

@@ -5,33 +5,16 @@
 # decoder, L1 on the masked pixels; AdamW 8e-4 @ bs 2048, fp16, 10 warm-up
 # epochs, cosine to 1e-5; RandomResizedCrop(224, 0.67-1.0), bilinear, + flip.
 _base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs256_simmim_192.py',
-    'mmpretrain::_base_/default_runtime.py',
+    '../../_base_/datasets/imagenet_mim.py',
+    '../../_base_/schedules/mim_adamw.py',
+    '../../_base_/pretrain_runtime.py',
 ]
 custom_imports = dict(imports=['mim_plugins'], allow_failed_imports=False)
 
-img_size = 224
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='RandomResizedCrop',
-        scale=img_size,
-        crop_ratio_range=(0.67, 1.0),
-        interpolation='bilinear'),
-    dict(type='RandomFlip', prob=0.5),
-    dict(
-        type='BlockwiseMaskGenerator',
-        input_size=img_size,
-        mask_patch_size=32,
-        model_patch_size=4,
-        mask_ratio=0.6),
-    dict(type='PackInputs'),
-]
-train_dataloader = dict(
-    batch_size=256,
-    num_workers=8,
-    collate_fn=dict(_delete_=True, type='default_collate'),
-    dataset=dict(pipeline=train_pipeline))
+# data: the 32-px blocks on the stride-4 grid of the mask token
+train_pipeline = _base_.train_pipeline
+train_pipeline[3].model_patch_size = 4  # the mask generator
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 model = dict(
     type='SimMIM',
@@ -51,13 +34,8 @@ model = dict(
 optim_wrapper = dict(
     type='AmpOptimWrapper',
     loss_scale='dynamic',
-    optimizer=dict(
-        type='AdamW', lr=8e-4, betas=(0.9, 0.999), weight_decay=0.05,
-        eps=1e-8),
-    paramwise_cfg=dict(
-        norm_decay_mult=0.,
-        bias_decay_mult=0.,
-        custom_keys={'mask_token': dict(decay_mult=0.)}))
+    optimizer=dict(lr=8e-4),
+    paramwise_cfg=dict(custom_keys={'mask_token': dict(decay_mult=0.)}))
 
 max_epochs = 300
 warmup_epochs = 10
@@ -79,8 +57,3 @@ param_scheduler = [
         convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
-custom_hooks = [dict(type='StopOnInvalidLossHook')]
-randomness = dict(seed=0, diff_rank_seed=True)
-auto_scale_lr = dict(base_batch_size=2048)
