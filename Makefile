@@ -17,7 +17,7 @@ demo: env
 	cd $(ROOT) && PATH=$(VENV_ABS)/bin:$$PATH $(PY) tools/reproduce.py
 
 test: env
-	cd $(ROOT) && PATH=$(VENV_ABS)/bin:$$PATH $(PY) -m pytest tests -q -ra --durations=15
+	cd $(ROOT) && PATH=$(VENV_ABS)/bin:$$PATH $(PY) -m pytest
 
 clean:
 	rm -rf $(ROOT)/work_dirs $(ROOT)/data/demo

@@ -1,6 +1,8 @@
-"""Small helpers to build models from configs and load checkpoints."""
+"""What the command-line tools and the reproduction share: building models
+and runners from configs, loading checkpoints, drawing reconstructions."""
+import os
 import os.path as osp
-from typing import Union
+from typing import List, Union
 
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
@@ -28,3 +30,86 @@ def load_pretrain_model(cfg: Union[str, Config], checkpoint: str,
     model = build_model_from_cfg(cfg)
     load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
     return model.to(device).eval()
+
+
+def build_runner(cfg: Config):
+    """An mmengine Runner from a config, as mmpretrain's ``tools/train.py``
+    builds it (``runner_type`` honoured). With ``compile=True`` it adds
+    :class:`~mim_plugins.engine.PlainParamGroupsHook`: TorchDynamo cannot
+    trace the optimizer step over mmengine's ConfigDict param groups."""
+    import mim_plugins  # noqa: F401  registers our modules
+    from mmengine.runner import Runner
+    if cfg.get('compile') and not any(
+            h.get('type') == 'PlainParamGroupsHook'
+            for h in cfg.get('custom_hooks', [])):
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='PlainParamGroupsHook')]
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    from mmengine.registry import RUNNERS
+    return RUNNERS.build(cfg)
+
+
+def find_mask_generator(cfg: Config) -> dict:
+    """The mask generator transform of a pre-training config's pipeline."""
+    for t in cfg.train_dataloader.dataset.get('pipeline', []):
+        if 'MaskGenerator' in t.get('type', ''):
+            return t
+    return dict(input_size=224, mask_patch_size=32)
+
+
+def list_images(path: str, num: int) -> List[str]:
+    """``path`` itself, or ``num`` images spread over the folder ``path``
+    (e.g. one per class of an ImageNet-layout folder)."""
+    import numpy as np
+    if osp.isfile(path):
+        return [path]
+    files = []
+    for root, _, names in sorted(os.walk(path)):
+        files += [osp.join(root, n) for n in sorted(names)
+                  if n.lower().endswith(('.png', '.jpg', '.jpeg', '.bmp'))]
+    if not files:
+        raise FileNotFoundError(f'No images under {path}.')
+    idx = np.linspace(0, len(files) - 1, num).round().astype(int)
+    return [files[i] for i in idx]
+
+
+def visualize_reconstruction(cfg: Union[str, Config], checkpoint: str,
+                             images: str, out: str, num: int = 4,
+                             seed: int = 0) -> str:
+    """Save a PNG grid of original / masked input / reconstruction (and, for
+    A2MIM, the frequency-domain error) of ``num`` images; returns ``out``.
+
+    Images are resized to the mask generator's input size; the mask is drawn
+    with the config's block size on the backbone's masked grid.
+    """
+    import numpy as np
+    from PIL import Image
+    from .visualization import reconstruct_batch, save_reconstruction_grid
+    if isinstance(cfg, str):
+        cfg = Config.fromfile(cfg)
+    gen = find_mask_generator(cfg)
+    size = gen['input_size']
+    model = load_pretrain_model(cfg, checkpoint)
+    arrays = [
+        np.asarray(Image.open(f).convert('RGB').resize((size, size),
+                                                       Image.BICUBIC))
+        for f in list_images(images, num)
+    ]
+    result = reconstruct_batch(
+        model, arrays, mask_patch_size=gen['mask_patch_size'], seed=seed)
+    title = f'{cfg.model.type} {cfg.model.backbone.type}: ' + \
+        osp.basename(checkpoint)
+    save_reconstruction_grid(result, out, title=title,
+                             with_frequency=cfg.model.type == 'A2MIM')
+    return out
+
+
+def close_distributed() -> None:
+    """Wait for every rank, then tear the process group down: a process that
+    exits with a live gloo group can abort in its threads' destructors
+    ('terminate called without an active exception')."""
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

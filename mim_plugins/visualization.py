@@ -42,7 +42,7 @@ def _reconstruct(model, images, mask, mask_patch_size, seed) -> dict:
         mask = random_block_mask(model, x.shape[0], x.shape[-2:],
                                  mask_patch_size=mask_patch_size, seed=seed)
     mask = mask.to(device)
-    out = model.reconstruct(x, mask)
+    out = model_reconstruct(model, x, mask)
     from .models.utils import upsample_mask
     pix = upsample_mask(mask, x.shape[-2:]).float()
     pasted = out['pred'] * pix + x * (1 - pix)
@@ -52,6 +52,29 @@ def _reconstruct(model, images, mask, mask_patch_size, seed) -> dict:
         reconstruction=np.stack([_to_rgb(i, mean, std) for i in out['pred']]),
         pasted=np.stack([_to_rgb(i, mean, std) for i in pasted]),
         mask=pix[:, 0].cpu().numpy().astype(np.uint8))
+
+
+def can_reconstruct(model) -> bool:
+    """Whether :func:`model_reconstruct` can draw this model."""
+    return hasattr(model, 'reconstruct') or (
+        type(model).__name__ == 'SimMIM' and hasattr(model, 'neck'))
+
+
+def model_reconstruct(model, x: torch.Tensor, mask: torch.Tensor) -> dict:
+    """``masked`` input and ``pred`` of a normalised batch: the model's own
+    ``reconstruct`` (A2MIM), or for mmpretrain's ``SimMIM`` its backbone and
+    decoder as its ``loss`` runs them (the mask token replaces the masked
+    patches inside the backbone; they are drawn black)."""
+    if hasattr(model, 'reconstruct'):
+        return model.reconstruct(x, mask)
+    if not can_reconstruct(model):
+        raise TypeError(f'{type(model).__name__} has no reconstruct(); '
+                        'reconstructions are drawn for A2MIM and SimMIM.')
+    from .models.utils import upsample_mask
+    latent = model.backbone(x, mask)
+    pred = model.neck(latent[0])
+    pix = upsample_mask(mask, x.shape[-2:]).to(x.dtype)
+    return dict(masked=x * (1 - pix), pred=pred)
 
 
 def random_block_mask(model, n: int, size: Sequence[int],

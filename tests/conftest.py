@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import os.path as osp
 import sys
@@ -37,6 +38,19 @@ TINY_CONFIGS = {
     'a2mim_swin': osp.join(ROOT, 'configs/pretrain/a2mim/'
                            'a2mim_swin-tiny_1xb16-20i_demo.py'),
 }
+
+
+def load_tool(name: str):
+    """A command-line script of ``tools/`` as a module, to call its ``main``
+    (``tools/`` is a folder of scripts, not a package). ``name`` is relative
+    to ``tools/`` without ``.py``, e.g. ``'train'`` or
+    ``'model_converters/import_checkpoint'``."""
+    path = osp.join(ROOT, 'tools', name + '.py')
+    spec = importlib.util.spec_from_file_location(
+        'tools_' + name.replace('/', '_'), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)

@@ -7,12 +7,12 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import ROOT
+from conftest import ROOT, load_tool
 from mim_plugins.apis import build_model_from_cfg
 from mim_plugins.engine import adapt_cfg_to_device
 from mim_plugins.engine.pretrained_check import (check_loaded_values,
                                                  check_pretrained)
-from tools import train as train_tool
+train_tool = load_tool('train')
 from mim_plugins.reproduce.tiny import tiny_classification
 from transfer_utils import pretrain
 

@@ -3,10 +3,12 @@ import pytest
 import torch
 
 from checkpoint_utils import assert_rel_close, perturb
+from conftest import load_tool
 from mim_plugins.checkpoints import (LayoutError, convert_checkpoint,
                                      export_timm)
 from mim_plugins.checkpoints.common import strip_prefix
-from tools.model_converters import export_checkpoint as export_tool
+
+export_tool = load_tool('model_converters/export_checkpoint')
 
 timm = pytest.importorskip('timm')
 IMG = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))

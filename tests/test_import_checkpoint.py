@@ -21,8 +21,10 @@ from checkpoint_utils import (assert_rel_close, build_loaded,
 from mim_plugins.checkpoints import (FORMATS, LayoutError, convert_checkpoint,
                                      import_checkpoint, load_source)
 from mim_plugins.checkpoints import convert as convert_module
+from conftest import load_tool
 from mim_plugins.engine.pretrained_check import analyse_pretrained
-from tools.model_converters import import_checkpoint as import_tool
+
+import_tool = load_tool('model_converters/import_checkpoint')
 
 timm = pytest.importorskip('timm')
 torchvision = pytest.importorskip('torchvision')
@@ -104,6 +106,22 @@ def test_torchvision_resnet18_features_equal():
     src = perturb(torchvision.models.resnet18(weights=None))
     conv = convert_checkpoint(src.state_dict(), format='torchvision')
     assert conv.backbone == dict(type='ResNet', depth=18, out_indices=(3, ))
+    with torch.no_grad():
+        x = src.maxpool(src.relu(src.bn1(src.conv1(IMG))))
+        ref = src.layer4(src.layer3(src.layer2(src.layer1(x))))
+        ours = build_loaded(conv.backbone, conv.state_dict)(IMG)[-1]
+    assert_rel_close(ours, ref)
+
+
+def test_resnet200_imports_into_deep_resnet():
+    """torchvision's Bottleneck layout at depth 200 (3, 24, 36, 3):
+    mmpretrain's ResNet stops at 152, so the import names DeepResNet."""
+    from torchvision.models.resnet import Bottleneck, ResNet
+    # unperturbed: 66 blocks of random BN statistics overflow float32
+    src = ResNet(Bottleneck, [3, 24, 36, 3]).eval()
+    conv = convert_checkpoint(src.state_dict(), format='torchvision')
+    assert conv.backbone == dict(type='DeepResNet', depth=200,
+                                 out_indices=(3, ))
     with torch.no_grad():
         x = src.maxpool(src.relu(src.bn1(src.conv1(IMG))))
         ref = src.layer4(src.layer3(src.layer2(src.layer1(x))))
@@ -557,7 +575,7 @@ def test_mmpretrain_layout_is_kept_as_is(name):
     every backbone and decoder tensor is carried unchanged."""
     from mmengine.config import Config
     from mmpretrain.registry import MODELS
-    from conftest import TINY_CONFIGS
+    from conftest import TINY_CONFIGS, load_tool
     cfg = Config.fromfile(TINY_CONFIGS[name])
     if name == 'maskdistill_vit':
         cfg.model.target_generator.init_cfg = None

@@ -14,9 +14,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import TINY_CONFIGS
+from conftest import TINY_CONFIGS, load_tool
 from mim_plugins.checkpoints import import_checkpoint
-from tools import train as train_tool
+train_tool = load_tool('train')
 
 SRC_ITERS = 6
 

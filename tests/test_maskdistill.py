@@ -9,9 +9,9 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
-from conftest import ROOT
+from conftest import ROOT, load_tool
 from mim_plugins.apis import build_model_from_cfg
-from tools.model_converters import clip_to_mim_plugins as converter
+converter = load_tool('model_converters/clip_to_mim_plugins')
 
 TINY = osp.join(ROOT, 'configs/pretrain/maskdistill/'
                 'maskdistill_vit-tiny_1xb16-20i_demo.py')

@@ -46,6 +46,20 @@ _A2MIM_R50_PRE = dict(  # openmixup a2mim r50_l3_sz224_init_8xb256_cos_ep*
 _SIMMIM_R_PRE = dict(  # openmixup simmim r*_sz224_8xb256_fp16_ep300
     lr=8e-4, batch=2048, crop=(0.67, 1.0), interpolation='bilinear',
     warmup=10, epochs=300, amp=True, mask_layer=0)
+_A2MIM_CONVNEXT_PRE = dict(  # openmixup a2mim convnext_*_l3_..._ep300
+    lr=1.2e-3, batch=2048, crop=(0.8, 1.0), interpolation='bilinear',
+    warmup=10, epochs=300, amp=True, mask_layer=3, mask_init=1e-6,
+    replace=False, fft_weight=0., fft_focal=False, drop_path=0.,
+    mask_token_lr=0.1, mask_gamma_lr=0.1, mask_token_decay=0.)
+_SIMMIM_CONVNEXT_PRE = dict(  # openmixup simmim convnext_*_fp16_ep300
+    lr=8e-4, batch=2048, crop=(0.67, 1.0), interpolation='bilinear',
+    warmup=10, epochs=300, amp=True, mask_layer=0, replace=False,
+    mask_init=0., drop_path=0., mask_token_decay=0.)
+_CONVNEXT_FT = dict(  # openmixup convnext_*_spark_ft_sz224_8xb256_..._ep300
+    lr=4e-3, batch=4096, optimizer='AdamW', weight_decay=0.05, epochs=300,
+    warmup=5, train_size=224, test_resize=256, test_crop=224,
+    rand_augment=9, mixup=(0.8, 1.0), amp=True, ema=1e-4, clip=None,
+    layer_decay=None, sampler='DefaultSampler')
 _VIT_PRE = dict(  # openmixup a2mim / simmim vit_*_step_ep800
     lr=4e-4, batch=2048, crop=(0.67, 1.0), interpolation='bilinear',
     warmup=10, epochs=800, step=700, clip=5.0, drop_path=0.1, abs_pos=True,
@@ -75,6 +89,23 @@ OFFICIAL = {
     'simmim_resnet152_8xb256-amp-coslr-300e_in1k': dict(
         _SIMMIM_R_PRE, depth=152, source=(
             OM, OM_PRE + 'simmim/imagenet/r152_sz224_8xb256_fp16_ep300.py')),
+    # ResNet-200: (3, 24, 36, 3) Bottlenecks; no frequency loss (r200.py)
+    'a2mim_resnet200_8xb256-coslr-300e_in1k': dict(
+        _A2MIM_R50_PRE, epochs=300, depth=200, fft_weight=0.,
+        fft_focal=False, source=(OM, OM_PRE + 'a2mim/imagenet/'
+                                 'r200_l3_sz224_init_8xb256_cos_ep300.py')),
+    'simmim_resnet200_8xb256-amp-coslr-300e_in1k': dict(
+        _SIMMIM_R_PRE, depth=200, source=(
+            OM, OM_PRE + 'simmim/imagenet/r200_sz224_8xb256_fp16_ep300.py')),
+    **{f'a2mim_convnext-{a}_8xb256-amp-coslr-300e_in1k': dict(
+        _A2MIM_CONVNEXT_PRE, arch=a, source=(
+            OM, OM_PRE + f'a2mim/imagenet/convnext_{a[0]}_l3_sz224_init_'
+            '8xb256_cos_ep300.py')) for a in ('small', 'base')},
+    # the SimMIM ConvNeXt baselines add the token (replace=False)
+    **{f'simmim_convnext-{a}_8xb256-amp-coslr-300e_in1k': dict(
+        _SIMMIM_CONVNEXT_PRE, arch=a, source=(
+            OM, OM_PRE + f'simmim/imagenet/convnext_{a}_sz224_8xb256_fp16_'
+            'ep300.py')) for a in ('small', 'base')},
     'a2mim_vit-small_8xb256-step-800e_in1k': dict(
         _VIT_PRE, arch='small', amp=False, replace=False, fft_weight=0.1,
         source=(OM, OM_PRE + 'a2mim/imagenet/'
@@ -154,7 +185,15 @@ OFFICIAL = {
     **{f'resnet{d}_{m}-pre_8xb256-rsb-a2-300e_in1k': dict(
         _RSB_A2, depth=d, drop_path=dp, ema=None,
         source=(OM, OM_FT + f'r{d}_rsb_a2_ft_sz224_8xb256_cos_fp16_ep300.py'))
-       for d, dp in ((101, 0.1), (152, 0.15)) for m in ('a2mim', 'simmim')},
+       for d, dp in ((101, 0.1), (152, 0.15), (200, 0.2))
+       for m in ('a2mim', 'simmim')},
+    # AdamW 4e-3 @ 8 x 256 x 2, EMA 0.9999, drop path 0.4 (S) / 0.5 (B)
+    **{f'convnext-{a}_{m}-pre_8xb256-accu2-amp-coslr-300e_in1k': dict(
+        _CONVNEXT_FT, arch=a, drop_path=dp, source=(
+            OM, OM_FT + f'convnext_{a[0]}_spark_ft_sz224_8xb256_cos_fp16_'
+            'ep300.py'))
+       for a, dp in (('small', 0.4), ('base', 0.5))
+       for m in ('a2mim', 'simmim')},
     # microsoft/SimMIM Swin-B: 1.25e-3 x 2048 / 512, layer decay 0.9 / 0.8
     'swin-base-w7_simmim-pre_8xb256-coslr-100e_in1k': dict(
         lr=5e-3, batch=2048, epochs=100, warmup=20, layer_decay=0.9,
@@ -222,9 +261,14 @@ OFFICIAL_PRETRAIN = {
     ('SimMIM', 'Swin-B (800 ep)', 'ImageNet'):
         'simmim_pretrain__swin_base__img192_window6__800ep',
     **{(m, f'R{d}', 'ImageNet RSB A2'): f'r{d}_{tag}'
-       for d in (101, 152)
+       for d in (101, 152, 200)
        for m, tag in (('A2MIM', 'l3_sz224_init_8xb256_cos_ep300'),
                       ('SimMIM', 'sz224_8xb256_fp16_ep300'))},
+    **{('A2MIM', f'ConvNeXt-{a[0].upper()}', 'ImageNet RSB A2'):
+       f'convnext_{a[0]}_l3_sz224_init_8xb256_cos_ep300'
+       for a in ('small', 'base')},
+    **{('SimMIM', f'ConvNeXt-{a[0].upper()}', 'ImageNet RSB A2'):
+       f'convnext_{a}_sz224_8xb256_fp16_ep300' for a in ('small', 'base')},
 }
 
 
@@ -417,7 +461,7 @@ def test_row_starts_from_its_pretraining(row):
 
 
 def test_paper_preset_runs_each_job_once_in_its_own_work_dir():
-    from tools.reproduce import paper_jobs
+    from mim_plugins.reproduce.full import paper_jobs
     args = argparse.Namespace(gpus=8, imagenet='data/imagenet',
                               coco='data/coco/', ade='data/ade')
     jobs = paper_jobs(args)

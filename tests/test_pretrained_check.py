@@ -5,11 +5,11 @@ from mmengine.config import Config
 
 from mmpretrain.registry import MODELS
 
-from conftest import tiny_vit_cfg
+from conftest import load_tool, tiny_vit_cfg
 from mim_plugins.engine.pretrained_check import (analyse_pretrained,
                                                  check_loaded_values,
                                                  check_pretrained)
-from tools import check_pretrained as check_tool
+check_tool = load_tool('check_pretrained')
 
 ARCH = tiny_vit_cfg()['arch']
 

@@ -6,9 +6,11 @@ import os.path as osp
 import pytest
 from PIL import Image
 
-from mim_plugins.reproduce import paper
-from mim_plugins.reproduce.runner import stage_names
-from tools import collect_results, reproduce
+from conftest import load_tool
+from mim_plugins.reproduce import demo, paper
+
+collect_results = load_tool('collect_results')
+reproduce = load_tool('reproduce')
 
 
 @pytest.fixture(scope='module')
@@ -23,31 +25,77 @@ def _png_ok(path):
         return img.size[0] > 100 and img.size[1] > 100
 
 
+def _stage(work, name):
+    with open(osp.join(work, name, 'stage.json')) as f:
+        return json.load(f)
+
+
 def test_every_stage_leaves_its_artefacts(demo_run):
-    for name in stage_names():
-        with open(osp.join(demo_run, name, 'stage.json')) as f:
-            stage = json.load(f)
-        if name == 'data':
+    for st in demo.plan('test'):
+        stage = _stage(demo_run, st.name)
+        if st.kind == 'data':
+            continue
+        assert stage['metrics'] and all(
+            v is not None and v >= 0 for v in stage['metrics'].values())
+        if st.kind == 'knn':  # a probe of random weights: no training
+            assert _png_ok(stage['pictures']['knn_top1'])
             continue
         assert osp.exists(stage['checkpoint'])
         assert _png_ok(stage['pictures']['loss_curve'])
-        if name.startswith('pretrain'):
+        if st.kind == 'pretrain':
             assert _png_ok(stage['pictures']['reconstruction'])
-            assert _png_ok(osp.join(demo_run, name, 'vis',
+            assert _png_ok(stage['pictures']['knn_top1'])
+            assert _png_ok(osp.join(demo_run, st.name, 'vis',
                                     'reconstruction_iter_4.png'))
         else:
-            assert stage['metrics'] and all(
-                v is not None and v >= 0 for v in stage['metrics'].values())
+            assert stage['lr'] in demo.LRS[(st.kind, st.backbone)]
+            assert stage['seed'] == st.seed
+
+
+def test_seeds_after_the_search_use_its_best_lr(demo_run):
+    done = {st.name: _stage(demo_run, st.name) for st in demo.plan('test')}
+    later = [st for st in demo.plan('test') if st.search]
+    assert later  # seed 1 of every cls/seg row
+    for st in later:
+        scores = [done[n]['metrics'][st.metrics[0]] for n in st.search]
+        best = done[st.search[scores.index(max(scores))]]['lr']
+        assert done[st.name]['lr'] == best
 
 
 def test_table_has_every_row(demo_run):
     with open(osp.join(demo_run, 'results.csv')) as f:
         rows = list(csv.DictReader(f))
-    demo = [r for r in rows if r['scale'] == 'demo (CPU)']
+    for key in ('seeds', 'std', 'vs_scratch', 'ours', 'chance', 'method'):
+        assert key in rows[0]
+    table = [r for r in rows if r['scale'] == 'demo (CPU)']
     full = [r for r in rows if r['scale'] == 'full']
-    # 2 classification + (box, mask) detection + 2 segmentation
-    assert len(demo) == 6 and all(r['ours'] != '' for r in demo)
-    assert all(r['chance'] != '' for r in demo)
+    cells = {(r['backbone'], r['task'], r['metric'], r['method']): r
+             for r in table}
+    scale = demo.SCALES['test']
+    expected = 0
+    for task, (label, metrics, backbones) in demo.TASKS.items():
+        for backbone in backbones:
+            for metric in metrics:
+                row = {init: cells[(demo.BACKBONES[backbone], label, metric,
+                                    init)] for init in demo.INITS}
+                expected += 3
+                for init, r in row.items():
+                    assert r['ours'] != '' and r['chance'] != ''
+                    seeds = int(r['seeds'])
+                    if task == 'knn':  # one pre-training, seeded scratch
+                        assert seeds == (scale['seeds'] if init == 'scratch'
+                                         else 1)
+                    else:
+                        assert seeds == (scale['det_seeds'] if task == 'det'
+                                         else scale['seeds'])
+                    assert (r['std'] != '') == (seeds > 1)
+                    if init == 'scratch':
+                        assert r['vs_scratch'] == ''
+                    else:
+                        assert float(r['vs_scratch']) == pytest.approx(
+                            float(r['ours']) - float(row['scratch']['ours']),
+                            abs=1e-6)
+    assert len(table) == expected
     assert len(full) == len(paper.ROWS)
     for row, (_, _, _, metric, value, _, config) in zip(full, paper.ROWS):
         # rows of our own protocols have no paper value
@@ -57,30 +105,59 @@ def test_table_has_every_row(demo_run):
             osp.basename(config))[0]) and 'dist_train.sh' in row['command']
     md = open(osp.join(demo_run, 'results.md')).read()
     assert '| 1 |' in md and 'Commands for the rows' in md
+    assert '| std | seeds | vs_scratch |' in md
 
 
 def test_rerun_skips_finished_stages(demo_run, capsys):
     assert reproduce.main(['--scale', 'test', '--work-dir', demo_run,
-                           '--from', 'seg-resnet']) == 0
+                           '--only', 'seg-resnet-*']) == 0
     out = capsys.readouterr().out
-    assert 'seg-resnet: done before, skipped' in out
-    assert 'pretrain-resnet: done before, skipped' in out
+    assert 'seg-resnet-a2mim-best-s1: done before, skipped' in out
+    assert 'pretrain-a2mim-resnet: done before, skipped' in out
     assert 'cls-vit' not in out  # not needed by the selected stages
+    assert '0 stages to run' in out
 
 
 def test_only_reruns_a_removed_stage(demo_run, capsys):
     import shutil
-    shutil.rmtree(osp.join(demo_run, 'cls-resnet'))
+    name = 'cls-resnet-scratch-lr0-s0'
+    shutil.rmtree(osp.join(demo_run, name))
     assert reproduce.main(['--scale', 'test', '--work-dir', demo_run,
-                           '--only', 'cls-resnet']) == 0
+                           '--only', name]) == 0
     out = capsys.readouterr().out
-    assert 'cls-resnet: done in' in out
-    assert osp.exists(osp.join(demo_run, 'cls-resnet', 'stage.json'))
+    assert f'{name}: done in' in out and '1 stages to run' in out
+    assert osp.exists(osp.join(demo_run, name, 'stage.json'))
+
+
+def test_unknown_stage_pattern_is_refused(demo_run):
+    with pytest.raises(ValueError, match='No demo stage matches'):
+        reproduce.main(['--scale', 'test', '--work-dir', demo_run,
+                        '--only', 'nothing-*'])
 
 
 def test_collect_results_rebuilds_the_table(demo_run, capsys):
     assert collect_results.main([demo_run]) == 0
-    assert 'classification' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert 'classification' in out and 'k-NN probe' in out
+
+
+def test_paper_preset_from_published_weights(demo_run, tmp_path):
+    """--pretrained NAME=PATH: the checkpoint is imported, that pre-training
+    is not run and its transfers start from the imported file."""
+    src = _stage(demo_run, 'pretrain-a2mim-vit')['checkpoint']
+    assert reproduce.main(['--preset', 'paper', '--work-dir', str(tmp_path),
+                           '--pretrained', f'a2mim-vit-b={src}']) == 0
+    imported = tmp_path / 'imported' / 'a2mim-vit-b.pth'
+    assert imported.is_file()
+    jobs = [line for line in (tmp_path / 'commands.sh').read_text(
+    ).splitlines() if 'dist_train.sh' in line]
+    assert not any(paper.PRETRAIN['a2mim-vit-b'] + ' ' in j for j in jobs)
+    uses = [j for j in jobs if j.startswith(f'PRETRAINED={imported} ')]
+    rows = [r for r in paper.TABLE if r.pretrain == 'a2mim-vit-b']
+    assert len(uses) == len({r.config for r in rows}) > 0
+    with pytest.raises(ValueError, match='no such pre-training'):
+        reproduce.main(['--preset', 'paper', '--work-dir', str(tmp_path),
+                        '--pretrained', f'vit-x={src}'])
 
 
 def test_paper_preset_writes_the_jobs(tmp_path):
@@ -102,8 +179,8 @@ def test_paper_preset_writes_the_jobs(tmp_path):
 
 def test_reconstruction_hook_saves_every_interval_once(demo_data, tmp_path):
     from mmengine.config import Config
-    from conftest import TINY_VIT
-    from tools import train as train_tool
+    from conftest import TINY_VIT, load_tool
+    from mim_plugins.apis import build_runner
     cfg = Config.fromfile(TINY_VIT)
     cfg.train_dataloader.dataset.data_root = demo_data
     cfg.train_dataloader.batch_size = 4
@@ -112,7 +189,7 @@ def test_reconstruction_hook_saves_every_interval_once(demo_data, tmp_path):
     cfg.custom_hooks = [dict(type='ReconstructionVisHook', interval=2,
                              num_images=2)]
     cfg.work_dir = str(tmp_path)
-    train_tool.build_runner(cfg).train()
+    build_runner(cfg).train()
     saved = sorted(p.name for p in (tmp_path / 'vis').iterdir())
     assert saved == ['reconstruction_iter_2.png', 'reconstruction_iter_4.png',
                      'reconstruction_iter_5.png']

@@ -7,8 +7,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from conftest import TINY_CONFIGS, TINY_RESNET, TINY_VIT
-from tools import train as train_tool
+from conftest import TINY_CONFIGS, TINY_RESNET, TINY_VIT, load_tool
+train_tool = load_tool('train')
 
 
 def _cfg(path, data, work_dir, iters=4, **options):

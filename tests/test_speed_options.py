@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from mmpretrain.models.utils import BEiTAttention
 from mmpretrain.registry import MODELS
 
-from conftest import TINY_VIT, tiny_resnet_cfg, tiny_vit_cfg
+from conftest import TINY_VIT, load_tool, tiny_resnet_cfg, tiny_vit_cfg
 from mim_plugins.models.backbones import mim_vit
 from mim_plugins.models.backbones.sdpa_attention import SDPABEiTAttention
 
@@ -302,7 +302,7 @@ def test_compile_true_trains_the_tiny_a2mim_vit(demo_data, tmp_path):
     if reason:
         pytest.skip(reason)
     from mmengine.config import Config
-    from tools import train as train_tool
+    train_tool = load_tool('train')
 
     try:
         losses = {}

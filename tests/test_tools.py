@@ -8,9 +8,9 @@ import sys
 import mmpretrain
 import pytest
 
-from conftest import ROOT, TINY_RESNET
-from tools import test as test_tool
-from tools import train as train_tool
+from conftest import ROOT, TINY_RESNET, load_tool
+test_tool = load_tool('test')
+train_tool = load_tool('train')
 
 UPSTREAM_TOOLS = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools')
 

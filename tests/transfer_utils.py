@@ -3,10 +3,10 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from conftest import TINY_CONFIGS
+from conftest import TINY_CONFIGS, load_tool
 from mim_plugins.reproduce.tiny import (shrink_backbone,  # noqa: F401
                                         shrink_pipeline)
-from tools import train as train_tool
+train_tool = load_tool('train')
 
 
 

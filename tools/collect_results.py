@@ -7,7 +7,6 @@ Reads mmengine's scalar logs of each stage, so it works the same on the demo
 and on full-scale runs; paper numbers come from mim_plugins/reproduce/paper.py.
 """
 import argparse
-import json
 import os.path as osp
 import sys
 
@@ -24,14 +23,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.preset == 'demo':
         runner = DemoRunner(args.work_dir)
-        done = {}
-        for name in [s for s in ('cls-resnet', 'cls-vit', 'det-resnet',
-                                 'det-vit', 'seg-resnet', 'seg-vit')]:
-            marker = osp.join(args.work_dir, name, 'stage.json')
-            if osp.exists(marker):
-                with open(marker) as f:
-                    done[name] = json.load(f)
-        rows = demo_rows(done, runner.data, gpus=args.gpus)
+        runner.load()
+        rows = demo_rows(runner, gpus=args.gpus)
         title = 'Benchmark: demo on generated data, and the paper'
     else:
         rows = paper_rows(args.work_dir, gpus=args.gpus)

@@ -29,7 +29,7 @@ TORCHVISION_VERSION=0.29.1
 MMCV_VERSION=2.1.0
 CACHE="$(abspath "${MIM_PLUGINS_CACHE:-$HOME/.cache/mim_plugins}")"
 STAMP="$VENV/.mim_plugins_env_ok"
-REQ_HASH="$(cat "$ROOT/tools/install_env.sh" "$ROOT/setup.py" | sha256sum | cut -c1-16)"
+REQ_HASH="$(cat "$ROOT/tools/install_env.sh" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
 VPY="$VENV/bin/python"
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$REQ_HASH" ] && "$VPY" -c 'import sys' 2>/dev/null; then

@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mim_plugins  # noqa: E402,F401
+from mim_plugins.apis import close_distributed  # noqa: E402
 from mim_plugins.engine import adapt_cfg_to_device  # noqa: E402
 
 
@@ -52,9 +53,11 @@ def main(argv=None):
     adapt_cfg_to_device(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
-    if args.out:
+    from mmengine.dist import is_main_process
+    if args.out and is_main_process():
         from mmengine.fileio import dump
         dump(metrics, args.out)
+    close_distributed()
     return metrics
 
 

@@ -12,10 +12,10 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mim_plugins  # noqa: E402,F401  registers modules, safe checkpoint load
+from mim_plugins.apis import build_runner, close_distributed  # noqa: E402,F401
 from mim_plugins.engine import adapt_cfg_to_device  # noqa: E402
 
 
@@ -68,26 +68,13 @@ def merge_args(cfg: Config, args) -> Config:
     return cfg
 
 
-def build_runner(cfg: Config) -> Runner:
-    if cfg.get('compile') and not any(
-            h.get('type') == 'PlainParamGroupsHook'
-            for h in cfg.get('custom_hooks', [])):
-        # TorchDynamo cannot trace the optimizer step over mmengine's
-        # ConfigDict param groups
-        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-            dict(type='PlainParamGroupsHook')]
-    if 'runner_type' not in cfg:
-        return Runner.from_cfg(cfg)
-    from mmengine.registry import RUNNERS
-    return RUNNERS.build(cfg)
-
-
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
     adapt_cfg_to_device(cfg, args.launcher)
     runner = build_runner(cfg)
     runner.train()
+    close_distributed()
     return runner
 
 

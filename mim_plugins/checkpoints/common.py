@@ -191,7 +191,7 @@ PRETRAIN_TYPES = {
     'resnet': {'a2mim': 'A2MIMResNet', 'simmim': 'SimMIMResNet',
                None: 'MIMResNet'},
     'vit': {'a2mim': 'A2MIMViT', 'simmim': 'SimMIMViT', None: 'MIMViT'},
-    'swin': {'a2mim': 'SimMIMSwinTransformer',
+    'swin': {'a2mim': 'A2MIMSwin',
              'simmim': 'SimMIMSwinTransformer',
              None: 'SimMIMSwinTransformer'},
 }
@@ -272,7 +272,8 @@ def finish_resnet(backbone: Dict[str, Tensor], neck: Dict[str, Tensor],
             if nbt not in backbone:
                 backbone[nbt] = torch.tensor(0, dtype=torch.long)
                 added[nbt] = 'BatchNorm counter (unused with a momentum)'
-    cfg = dict(type='ResNet', depth=depth)
+    # mmpretrain's ResNet stops at 152; DeepResNet (ours) also builds 200
+    cfg = dict(type='DeepResNet' if depth == 200 else 'ResNet', depth=depth)
     if stem != 64:
         cfg['stem_channels'] = stem
     if base != 64:

@@ -47,14 +47,21 @@ def plot_loss_curve(work_dir: str, path: str, title: str = '') -> Optional[str]:
     return path
 
 
-COLUMNS = ['method', 'backbone', 'task', 'metric', 'ours', 'chance', 'paper',
-           'scale', 'config', 'command']
+#: ``ours`` is the mean over ``seeds`` runs, ``std`` their sample standard
+#: deviation, ``vs_scratch`` the difference of means to the random-init row
+#: of the same backbone, task and metric; ``lr`` the fine-tuning lr that the
+#: search picked
+COLUMNS = ['method', 'backbone', 'task', 'metric', 'ours', 'std', 'seeds',
+           'vs_scratch', 'lr', 'chance', 'paper', 'scale', 'config',
+           'command']
 
 
-def _fmt(v):
+def _fmt(v, signed=False):
     if v is None or v == '':
         return '--'
-    return f'{v:.1f}' if isinstance(v, float) else str(v)
+    if isinstance(v, float):
+        return f'{v:+.1f}' if signed else f'{v:.1f}'
+    return str(v)
 
 
 def write_table(rows: List[Dict], md_path: str, csv_path: str,
@@ -70,7 +77,7 @@ def write_table(rows: List[Dict], md_path: str, csv_path: str,
              '|' + '---|' * (len(head) + 1)]
     commands = []
     for i, r in enumerate(rows, 1):
-        cells = [_fmt(r.get(k)) for k in head]
+        cells = [_fmt(r.get(k), signed=k == 'vs_scratch') for k in head]
         cells[-1] = f'`{r.get("config", "")}`'
         if r.get('command'):
             commands.append(f'{i}. `{r["command"]}`')

@@ -1,238 +1,191 @@
-"""Stages of the end-to-end reproduction: pre-train -> transfer -> table."""
+"""The demo's runner (stages in parallel worker processes, each resumable)
+and the benchmark table: the demo's rows, then the paper's rows with the
+commands that reproduce them at full scale."""
 import json
+import multiprocessing
 import os
 import os.path as osp
 import time
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from fnmatch import fnmatch
+from typing import Dict, List, Optional
 
 import numpy as np
 from mmengine.config import Config
 
-from ..datasets.synthetic import (CLASSES, make_classification_folder,
-                                  make_coco_instances,
-                                  make_segmentation_folder)
-from . import paper
-from .results import last_metric, plot_loss_curve, write_table
-from .tiny import (stretch_iters, tiny_classification, tiny_detection,
-                   tiny_segmentation)
+from ..datasets.synthetic import CLASSES
+from . import demo, paper
+from .results import last_metric, write_table
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-P, C, D, S = paper.P, paper.C, paper.D, paper.S
-
-
-@dataclass
-class Stage:
-    """One step of the demo: what it trains and what it reports."""
-    name: str
-    kind: str  # 'data', 'pretrain', 'cls', 'det' or 'seg'
-    config: Optional[str] = None
-    source: Optional[str] = None  # the pre-training stage it starts from
-    backbone: str = ''
-    task: str = ''
-    metrics: Tuple[str, ...] = ()
-    estimate: float = 30.0  # seconds at the demo scale, for the ETA
-    paper_config: Optional[str] = None  # the full-scale row it stands for
-
-
-DEMO_STAGES = [
-    Stage('data', 'data', estimate=10),
-    Stage('pretrain-resnet', 'pretrain',
-          P + 'a2mim/a2mim_resnet-tiny_1xb16-20i_demo.py',
-          backbone='ResNet-18 (16 ch)', task='A2MIM pre-training',
-          estimate=60),
-    Stage('pretrain-vit', 'pretrain',
-          P + 'a2mim/a2mim_vit-tiny_1xb16-20i_demo.py',
-          backbone='ViT (4 x 64-d)', task='A2MIM pre-training', estimate=45),
-    Stage('cls-resnet', 'cls',
-          C + 'a2mim/resnet50_a2mim-pre_8xb256-rsb-a3-100e_in1k.py',
-          'pretrain-resnet', 'ResNet-18 (16 ch)', 'classification',
-          ('top-1', ), 60),
-    Stage('cls-vit', 'cls',
-          C + 'a2mim/vit-small-p16_a2mim-pre_8xb128-amp-coslr-200e_in1k.py',
-          'pretrain-vit', 'ViT (4 x 64-d)', 'classification', ('top-1', ),
-          60),
-    Stage('det-resnet', 'det',
-          D + 'a2mim/mask-rcnn_resnet50-fpn_a2mim-pre_8xb2-2x_coco.py',
-          'pretrain-resnet', 'ResNet-18 (16 ch)', 'Mask R-CNN FPN',
-          ('box AP', 'mask AP'), 180),
-    # the ViT Mask R-CNN (SimpleFPN) takes ~4 s an iteration on 2 CPU cores:
-    # the tests run it at tiny scale, the paper preset at full scale
-    Stage('seg-resnet', 'seg',
-          S + 'a2mim/upernet_resnet50_a2mim-pre_8xb2-160k_ade20k-512x512.py',
-          'pretrain-resnet', 'ResNet-18 (16 ch)', 'UperNet', ('mIoU', ), 90),
-    Stage('seg-vit', 'seg',
-          S + 'a2mim/upernet_vit-base-p16_a2mim-pre_8xb2-amp-160k_ade20k-'
-          '512x512.py', 'pretrain-vit', 'ViT (4 x 64-d)', 'UperNet',
-          ('mIoU', ), 90),
-]
-
-#: iterations and data sizes of the demo ('demo') and of the test ('test')
-SCALES = {
-    'demo': dict(pretrain=1000, cls=800, det=600, seg=1500, cls_images=400,
-                 coco_images=64, ade_images=64),
-    'test': dict(pretrain=4, cls=4, det=4, seg=4, cls_images=4,
-                 coco_images=4, ade_images=4),
-}
-#: amplitude of the classes' fill textures: with plain fills (shape classes
-#: only) the tiny ViT, whose patch embedding is linear, stays at chance level
-#: after the demo's few hundred iterations, while the ResNet learns them
-PATTERN = 40.
-VIT_LAYERS = 4  # UperNet takes four levels from the ViT
-#: fine-tuning lr at the demo's batch of 32 (LAMB for the ResNet recipe,
-#: AdamW with layer decay for the ViT recipe, whose lr it keeps: at 4e-3 the
-#: pre-trained tiny ViT stays at chance for 800 iterations, at 1e-2 it
-#: learns the classes)
-CLS_LR = dict(resnet=2e-2, vit=1e-2)
-#: segmentation lr for a few hundred iterations of a tiny model (the recipes'
-#: SGD 0.01 / AdamW 1e-4 are for 160k iterations of a full-size one)
-SEG_LR = dict(resnet=0.05, vit=1e-3)
-
-
-def stage_names() -> List[str]:
-    return [s.name for s in DEMO_STAGES]
 
 
 class DemoRunner:
-    """Run the demo stages in order, skipping those already done."""
+    """Run the demo's stages (:func:`mim_plugins.reproduce.demo.plan`),
+    ``jobs`` at a time in worker processes, skipping those already done.
+
+    Args:
+        work_dir (str): One folder per stage under it.
+        scale (str): 'demo' (the README's table) or 'test' (a few
+            iterations of every stage). Defaults to 'demo'.
+        jobs (int, optional): Stages run at once, each with
+            ``cores // jobs`` threads. Defaults to 2 (1 on one core).
+        data_root (str, optional): Where the generated data go. Defaults to
+            ``work_dir/data``.
+        log (callable): Progress lines. Defaults to print.
+    """
 
     def __init__(self, work_dir: str, scale: str = 'demo',
-                 data_root: Optional[str] = None, log=print) -> None:
+                 jobs: Optional[int] = None, data_root: Optional[str] = None,
+                 log=print) -> None:
         self.work_dir = work_dir
-        self.scale = SCALES[scale]
+        self.scale = scale
+        cores = os.cpu_count() or 1
+        self.jobs = max(1, jobs or min(2, cores))
+        self.threads = max(1, cores // self.jobs)
         self.data_root = data_root or osp.join(work_dir, 'data')
         self.log = log
+        self.stages = {st.name: st for st in demo.plan(scale)}
         self.done: Dict[str, dict] = {}
 
-    # -- data ---------------------------------------------------------------
     @property
     def data(self) -> Dict[str, str]:
-        return dict(cls=osp.join(self.data_root, 'shapes'),
-                    det=osp.join(self.data_root, 'coco'),
-                    seg=osp.join(self.data_root, 'ade'))
+        return demo.data_dirs(self.data_root)
 
-    def _make_data(self) -> dict:
-        s = self.scale
-        n = s['cls_images']
-        make_classification_folder(self.data['cls'], num_train=n,
-                                   num_val=max(n // 4, 2), size=64,
-                                   texture=0.25, pattern=PATTERN)
-        n = s['coco_images']
-        make_coco_instances(self.data['det'], num_train=n,
-                            num_val=max(n // 4, 2), size=128,
-                            pattern=PATTERN)
-        n = s['ade_images']
-        make_segmentation_folder(self.data['seg'], num_train=n,
-                                 num_val=max(n // 4, 2), size=64,
-                                 pattern=PATTERN)
-        return dict(data=self.data)
+    def select(self, only: Optional[List[str]] = None) -> List[demo.Stage]:
+        """The stages matching the ``only`` patterns (shell-style; all by
+        default) and every stage they depend on, in plan order."""
+        names = list(self.stages)
+        if not only:
+            return list(self.stages.values())
+        wanted = {n for n in names if any(fnmatch(n, p) for p in only)}
+        if not wanted:
+            raise ValueError(f'No demo stage matches {only}; the stages are: '
+                             + ', '.join(names))
+        todo = list(wanted)
+        while todo:
+            for dep in self.stages[todo.pop()].deps:
+                if dep not in wanted:
+                    wanted.add(dep)
+                    todo.append(dep)
+        return [self.stages[n] for n in names if n in wanted]
 
-    # -- training stages ------------------------------------------------------
-    def _config(self, stage: Stage) -> Config:
-        from ..engine import adapt_cfg_to_device
-        cfg = Config.fromfile(osp.join(ROOT, stage.config))
-        adapt_cfg_to_device(cfg)
-        iters = self.scale[stage.kind]
-        if stage.kind == 'pretrain':
-            cfg.train_dataloader.dataset.data_root = self.data['cls']
-            if 'ViT' in cfg.model.backbone.type:
-                cfg.model.backbone.arch.num_layers = VIT_LAYERS
-            stretch_iters(cfg, iters)
-            cfg.default_hooks.checkpoint.interval = iters
-            cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-                dict(type='ReconstructionVisHook',
-                     interval=max(iters // 4, 1))]
-            return cfg
-        ckpt = self.done[stage.source]['checkpoint']
-        make = dict(cls=tiny_classification, det=tiny_detection,
-                    seg=tiny_segmentation)[stage.kind]
-        kwargs = dict(vit_layers=VIT_LAYERS) if stage.kind != 'seg' else {}
-        vit = 'ViT' in cfg.model.backbone.type
-        if stage.kind == 'cls':
-            kwargs.update(light=True, batch_size=32, workers=2,
-                          lr=CLS_LR['vit' if vit else 'resnet'])
-        if stage.kind == 'seg':
-            kwargs.update(lr=SEG_LR['vit' if vit else 'resnet'])
-        return make(cfg, ckpt, self.data[stage.kind], iters=iters, **kwargs)
+    def _prepare(self, stage: demo.Stage) -> str:
+        """Write the stage's config and spec; returns its work dir."""
+        stage_dir = osp.join(self.work_dir, stage.name)
+        os.makedirs(stage_dir, exist_ok=True)
+        cfg, lr = demo.stage_config(stage, self.scale, self.data_root,
+                                    self.done)
+        cfg.dump(osp.join(stage_dir, 'config.py'))
+        keys = {m: paper.METRIC_KEYS[m] for m in stage.metrics}
+        if stage.kind in ('pretrain', 'knn'):
+            keys = {'top-1': ('knn/top1', 1.0)}
+        title = demo.TASKS[stage.kind][0] if stage.kind in demo.TASKS \
+            else f'{stage.init} pre-training'
+        spec = dict(name=stage.name, kind=stage.kind, lr=lr, seed=stage.seed,
+                    metric_keys=keys, title=title,
+                    vis_images=osp.join(self.data['cls'], 'val'))
+        with open(osp.join(stage_dir, 'spec.json'), 'w') as f:
+            json.dump(spec, f, indent=1)
+        return stage_dir
 
-    def _train(self, stage: Stage, work_dir: str) -> dict:
-        from tools import train as train_tool
-        cfg = self._config(stage)
-        cfg.work_dir = work_dir
-        if cfg.get('visualizer'):
-            # mmdet/mmseg name theirs 'visualizer': a global instance that a
-            # later runner in this process would reuse, logging to the
-            # first stage's folder. Unnamed, each run gets its own.
-            cfg.visualizer.pop('name', None)
-        cfg.resume = True  # a killed stage continues from its checkpoint
-        cfg.load_from = None
-        runner = train_tool.build_runner(cfg)
-        runner.train()
-        with open(osp.join(work_dir, 'last_checkpoint')) as f:
-            ckpt = f.read().strip()
-        out = dict(checkpoint=ckpt, metrics={}, pictures={})
-        for metric in stage.metrics:
-            key, scale = paper.METRIC_KEYS[metric]
-            value = last_metric(work_dir, key)
-            out['metrics'][metric] = None if value is None else value * scale
-        curve = plot_loss_curve(work_dir, osp.join(work_dir, 'loss_curve.png'),
-                                f'{stage.name}: {stage.task}')
-        if curve:
-            out['pictures']['loss_curve'] = curve
-        if stage.kind == 'pretrain':
-            from tools.visualize_reconstruction import main as vis
-            cfg_path = osp.join(work_dir, 'pretrain_config.py')
-            cfg.dump(cfg_path)
-            out['pictures']['reconstruction'] = vis([
-                cfg_path, ckpt, osp.join(self.data['cls'], 'val'), '--out',
-                osp.join(work_dir, 'reconstruction.png')])
-        return out
+    def _load_done(self, stage: demo.Stage) -> bool:
+        marker = osp.join(self.work_dir, stage.name, 'stage.json')
+        if osp.exists(marker):
+            with open(marker) as f:
+                self.done[stage.name] = json.load(f)
+            return True
+        return False
 
-    def run(self, only: Optional[List[str]] = None,
-            start: Optional[str] = None) -> Dict[str, dict]:
-        stages = DEMO_STAGES
-        names = stage_names()
-        selected = set(names)
-        if start:
-            selected = set(names[names.index(start):])
-        if only:
-            selected = set(only)
-        # dependencies of a selected stage must be done (or are run first)
-        for st in stages:
-            if st.name in selected and st.source:
-                selected |= {'data', st.source}
-            if st.name in selected and st.kind != 'data':
-                selected.add('data')
-        todo = [s for s in stages if s.name in selected]
-        t0, spent, planned = time.time(), 0.0, 0.0
-        for i, stage in enumerate(todo, 1):
-            work_dir = osp.join(self.work_dir, stage.name)
-            marker = osp.join(work_dir, 'stage.json')
-            if osp.exists(marker):
-                with open(marker) as f:
-                    self.done[stage.name] = json.load(f)
-                self.log(f'[{i}/{len(todo)}] {stage.name}: done before, '
-                         f'skipped ({marker})')
-                continue
-            self.log(f'[{i}/{len(todo)}] {stage.name}: {stage.task or "data"}'
-                     f' ...')
-            os.makedirs(work_dir, exist_ok=True)
-            t = time.time()
-            result = self._make_data() if stage.kind == 'data' else \
-                self._train(stage, work_dir)
-            result.update(name=stage.name, seconds=time.time() - t)
+    def _finish(self, stage: demo.Stage, result: dict) -> None:
+        stage_dir = osp.join(self.work_dir, stage.name)
+        os.makedirs(stage_dir, exist_ok=True)
+        marker = osp.join(stage_dir, 'stage.json')
+        if not osp.exists(marker):
             with open(marker, 'w') as f:
                 json.dump(result, f, indent=1)
-            self.done[stage.name] = result
-            spent += result['seconds']
-            planned += stage.estimate
-            rest = sum(s.estimate for s in todo[i:]) * spent / planned
-            metrics = ', '.join(f'{k} {v:.1f}' for k, v in result.get(
-                'metrics', {}).items() if v is not None)
-            self.log(f'[{i}/{len(todo)}] {stage.name}: done in '
-                     f'{result["seconds"]:.1f} s{"; " + metrics if metrics else ""}'
-                     f' (elapsed {_hms(time.time() - t0)}, ETA {_hms(rest)})')
+        self.done[stage.name] = result
+
+    def load(self) -> Dict[str, dict]:
+        """The results of every finished stage in the work dir."""
+        for st in self.stages.values():
+            self._load_done(st)
         return self.done
+
+    def run(self, only: Optional[List[str]] = None) -> Dict[str, dict]:
+        """Run the selected stages (and what they need) that are not done."""
+        pending = []
+        for st in self.select(only):
+            if self._load_done(st):
+                self.log(f'{st.name}: done before, skipped')
+            else:
+                pending.append(st)
+        self.log(f'{len(pending)} stages to run, {self.jobs} at a time '
+                 f'({self.threads} threads each)')
+        if pending:
+            self._run(pending)
+        return self.done
+
+    def _run(self, pending: List[demo.Stage]) -> None:
+        from .stage import init_worker, run_stage
+        total = sum(st.cost for st in pending)
+        t0, spent = time.time(), 0.0
+        old_omp = os.environ.get('OMP_NUM_THREADS')
+        os.environ['OMP_NUM_THREADS'] = str(self.threads)
+        pool = ProcessPoolExecutor(
+            self.jobs, mp_context=multiprocessing.get_context('spawn'),
+            initializer=init_worker, initargs=(self.threads, ))
+        running = {}
+        try:
+            while pending or running:
+                ready = [st for st in pending
+                         if all(d in self.done for d in st.deps)]
+                if not ready and not running:
+                    raise RuntimeError(
+                        'demo stages wait on stages that are not selected: '
+                        + ', '.join(st.name for st in pending))
+                # the longest first: pre-trainings unblock most of the rest
+                ready.sort(key=lambda st: -st.cost)
+                for st in ready[:self.jobs - len(running)]:
+                    pending.remove(st)
+                    if st.kind == 'data':  # quick: here, not in a worker
+                        t = time.time()
+                        result = demo.make_data(self.data_root, self.scale)
+                        result.update(name='data', seconds=time.time() - t)
+                        self._finish(st, result)
+                        spent += st.cost
+                        continue
+                    self.log(f'{st.name}: started')
+                    running[pool.submit(run_stage, self._prepare(st))] = st
+                if not running:
+                    continue
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    st = running.pop(fut)
+                    try:
+                        result = fut.result()
+                    except Exception as e:
+                        log = osp.join(self.work_dir, st.name, 'stdout.log')
+                        raise RuntimeError(
+                            f'demo stage {st.name} failed: {e!r}. Its log: '
+                            f'{log}. Run the same command again to resume '
+                            'it; finished stages are kept.') from e
+                    self._finish(st, result)
+                    spent += st.cost
+                    elapsed = time.time() - t0
+                    eta = elapsed * (total - spent) / max(spent, 1e-6)
+                    metrics = ', '.join(
+                        f'{k} {v:.1f}' for k, v in result.get(
+                            'metrics', {}).items() if v is not None)
+                    self.log(f'{st.name}: done in {result["seconds"]:.0f} s'
+                             f'{"; " + metrics if metrics else ""} (elapsed '
+                             f'{_hms(elapsed)}, ETA {_hms(eta)})')
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            if old_omp is None:
+                os.environ.pop('OMP_NUM_THREADS', None)
+            else:
+                os.environ['OMP_NUM_THREADS'] = old_omp
 
 
 def _hms(seconds: float) -> str:
@@ -255,25 +208,71 @@ def seg_chance_miou(ade_root: str) -> float:
     return float(100 * iou[present].mean())
 
 
-def demo_rows(done: Dict[str, dict], data: Dict[str, str],
-              gpus: int = 8) -> List[dict]:
-    """Table rows of a demo run, then the paper's rows with their commands."""
+def _stats(values: List[Optional[float]]):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None, 0
+    mean = float(np.mean(values))
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else None
+    return mean, std, len(values)
+
+
+def demo_values(runner: DemoRunner, task: str, backbone: str, init: str,
+                metric: str):
+    """The values over seeds of one (task, backbone, init) cell of the
+    table, and the learning rate they were trained with (the best of the
+    seed-0 search, on the task's first metric)."""
+    done, stages = runner.done, runner.stages
+    if task == 'knn':
+        names = [n for n, st in stages.items() if st.kind == 'knn' and
+                 st.backbone == backbone] if init == 'scratch' else [
+                     demo.pretrain_name(init, backbone)]
+        return [done[n]['metrics'].get(metric) for n in names
+                if n in done], None
+    group = [st for st in stages.values() if st.kind == task and
+             st.backbone == backbone and st.init == init]
+    search = [st.name for st in group if st.lr is not None]
+    if not search or not all(n in done for n in search):
+        return [], None
+    lr = demo.pick_lr(search, done, demo.TASKS[task][1][0])
+    runs = [done[st.name] for st in group if st.name in done
+            and done[st.name].get('lr') == lr]
+    return [r['metrics'].get(metric) for r in runs], lr
+
+
+def demo_rows(runner: DemoRunner, gpus: int = 8) -> List[dict]:
+    """The demo's rows (per init: mean and spread over seeds, the difference
+    to scratch), then the paper's rows with their commands."""
+    data = runner.data
     chance = {'top-1': 100.0 / len(CLASSES), 'box AP': 0.0, 'mask AP': 0.0,
               'mIoU': seg_chance_miou(data['seg'])
               if osp.isdir(data['seg']) else None}
     rows = []
-    for stage in DEMO_STAGES:
-        if stage.kind in ('data', 'pretrain') or stage.name not in done:
-            continue
-        for metric in stage.metrics:
-            rows.append(dict(
-                method='A2MIM', backbone=stage.backbone, task=stage.task,
-                metric=metric, ours=done[stage.name]['metrics'].get(metric),
-                chance=chance[metric], paper=None, scale='demo (CPU)',
-                config=stage.config))
-    for row in paper_rows(gpus=gpus):
-        rows.append(row)
-    return rows
+    for task, (label, metrics, backbones) in demo.TASKS.items():
+        for backbone in backbones:
+            for metric in metrics:
+                scratch = None
+                for init in demo.INITS:
+                    # k-NN: the pre-training (A2MIM's model for scratch)
+                    config = demo.PRETRAIN_CONFIGS[(
+                        'A2MIM' if init == 'scratch' else init, backbone)] \
+                        if task == 'knn' else demo.DOWNSTREAM_CONFIGS[(
+                            task, backbone)]
+                    values, lr = demo_values(runner, task, backbone, init,
+                                             metric)
+                    mean, std, n = _stats(values)
+                    if init == 'scratch':
+                        scratch = mean
+                    rows.append(dict(
+                        method=init, backbone=demo.BACKBONES[backbone],
+                        task=label, metric=metric, ours=mean, std=std,
+                        seeds=n or None,
+                        vs_scratch=None if init == 'scratch' or None in (
+                            mean, scratch) else mean - scratch,
+                        lr=None if lr is None else f'{lr:g}',
+                        chance=chance[metric], paper=None,
+                        scale='demo (CPU)', config=config))
+    return rows + paper_rows(gpus=gpus)
 
 
 def paper_rows(work_dir: Optional[str] = None, gpus: int = 8) -> List[dict]:

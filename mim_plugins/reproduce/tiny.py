@@ -45,6 +45,10 @@ def shrink_backbone(backbone: dict, vit_layers: int = 2) -> int:
         backbone.update(arch=TINY_SWIN_ARCH, img_size=64,
                         stage_cfgs=dict(block_cfgs=dict(window_size=2)))
         return 256
+    if t in ('ConvNeXt', 'mmpretrain.ConvNeXt'):  # 16..128 channels
+        backbone.update(arch=dict(depths=[1, 1, 1, 1],
+                                  channels=[16, 32, 64, 128]))
+        return 128
     backbone.update(depth=18, stem_channels=16, base_channels=16)
     return 128
 
@@ -82,6 +86,15 @@ def _iter_schedule(cfg: Config, iters: int, val_interval: int) -> None:
                                     interval=max(iters // 20, 1))
     cfg.log_processor = dict(by_epoch=False)
     cfg.pop('auto_scale_lr', None)
+
+
+def _sampler(loader: str) -> dict:
+    """Training draws from an endless shuffled stream: mmengine restarts a
+    finite loader after every pass with a 2-second pause, which on a few
+    dozen images would double a short run. Evaluation passes once."""
+    if loader == 'train_dataloader':
+        return dict(type='InfiniteSampler', shuffle=True)
+    return dict(type='DefaultSampler', shuffle=False)
 
 
 #: augmentations that regularise ImageNet-scale training and only slow a
@@ -130,8 +143,7 @@ def tiny_classification(cfg: Config, ckpt: Optional[str], data_root: str,
                     t.crop_ratio_range = (0.5, 1.0)
         dl.dataset = dict(type='CustomDataset', data_root=data_root,
                           data_prefix=split, pipeline=pipeline)
-        if dl.sampler.type in ('RepeatAugSampler', 'InfiniteSampler'):
-            dl.sampler = dict(type='DefaultSampler', shuffle=split == 'train')
+        dl.sampler = _sampler(loader)
     cfg.val_evaluator = dict(type='Accuracy', topk=(1, ))
     cfg.test_evaluator = cfg.val_evaluator
     _iter_schedule(cfg, iters, val_interval or iters)
@@ -175,8 +187,14 @@ def tiny_detection(cfg: Config, ckpt: Optional[str], data_root: str,
         m.rpn_head.update(in_channels=c, feat_channels=c)
         m.roi_head.bbox_roi_extractor.out_channels = c
         m.roi_head.mask_roi_extractor.out_channels = c
-        m.roi_head.bbox_head.update(in_channels=c, fc_out_channels=64)
+        # conv_out_channels: the shared convs of a 4conv1fc head
+        m.roi_head.bbox_head.update(in_channels=c, fc_out_channels=64,
+                                    conv_out_channels=c)
         m.roi_head.mask_head.update(in_channels=c, conv_out_channels=c)
+    # a few objects per small image: a few dozen RoIs, not COCO's 512
+    m.train_cfg.rpn_proposal.max_per_img = 64
+    m.train_cfg.rcnn.sampler.num = 64
+    m.test_cfg.rpn.max_per_img = 64
     m.roi_head.bbox_head.num_classes = len(CLASSES)
     m.roi_head.mask_head.num_classes = len(CLASSES)
     for init in (m.backbone.get('init_cfg'),
@@ -198,7 +216,8 @@ def tiny_detection(cfg: Config, ckpt: Optional[str], data_root: str,
             if t.type == 'RandomCrop':
                 t.crop_size = (size, size)
         dl.update(batch_size=batch_size if split == 'train' else 1,
-                  num_workers=0, persistent_workers=False)
+                  num_workers=0, persistent_workers=False,
+                  sampler=_sampler(loader))
         dl.dataset = dict(
             type='CocoDataset', data_root=data_root,
             ann_file=f'annotations/instances_{split}.json',
@@ -255,7 +274,8 @@ def tiny_segmentation(cfg: Config, ckpt: Optional[str], data_root: str,
             if t.type == 'RandomCrop':
                 t.crop_size = (64, 64)
         dl.update(batch_size=batch_size if split == 'training' else 1,
-                  num_workers=0, persistent_workers=False)
+                  num_workers=0, persistent_workers=False,
+                  sampler=_sampler(loader))
         dl.dataset = dict(
             type='BaseSegDataset', data_root=data_root,
             data_prefix=dict(img_path=f'images/{split}',

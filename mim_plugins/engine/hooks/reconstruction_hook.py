@@ -8,7 +8,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmpretrain.registry import HOOKS
-from ...visualization import reconstruct_batch, save_reconstruction_grid
+from ...visualization import (can_reconstruct, reconstruct_batch,
+                              save_reconstruction_grid)
 
 
 @HOOKS.register_module()
@@ -18,8 +19,8 @@ class ReconstructionVisHook(Hook):
     ``num_images`` images of the current batch, masked as they were trained,
     their reconstruction, and (A2MIM) the frequency-domain error.
 
-    Needs a model with ``reconstruct(inputs, mask)`` (``A2MIM``); other
-    models are skipped with one log line. Rank 0 only.
+    Draws ``A2MIM`` (its ``reconstruct(inputs, mask)``) and mmpretrain's
+    ``SimMIM``; other models are skipped with one log line. Rank 0 only.
 
     Args:
         interval (int): Iterations between pictures. Defaults to 1000.
@@ -50,7 +51,7 @@ class ReconstructionVisHook(Hook):
             return
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
-        if not hasattr(model, 'reconstruct'):
+        if not can_reconstruct(model):
             runner.logger.info('ReconstructionVisHook: the model has no '
                                'reconstruct(); no picture.')
             self.interval = float('inf')
