@@ -80,7 +80,7 @@ SCALES = {
         det_train=32, det_val=16, det_size=96,
         pretrain_iters=800, pretrain_batch=32, knn_interval=200,
         cls_iters=300, cls_batch=32, seg_iters=800, seg_batch=4,
-        det_iters=400, det_batch=4, seeds=2, det_seeds=1),
+        det_iters=400, det_batch=4, seeds=2, det_seeds=2),
     'test': dict(
         unlabelled=8, cls_train=3, cls_val=2, seg_train=2, seg_val=2,
         det_train=2, det_val=2, det_size=64,
