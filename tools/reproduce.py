@@ -1,6 +1,6 @@
 """From pre-training to the benchmark table, in one command.
 
-    python tools/reproduce.py                       # the demo (CPU, ~15 min)
+    python tools/reproduce.py                       # the demo (CPU, ~12 min)
     python tools/reproduce.py --only 'cls-vit-*'    # some stages (+ inputs)
     python tools/reproduce.py --preset paper --gpus 8 [--launch] \\
         --imagenet data/imagenet --coco data/coco/ --ade data/ade/ADEChallengeData2016 \\
