@@ -25,6 +25,7 @@ from mmengine.config import Config
 from . import paper
 
 P, C, D, S = paper.P, paper.C, paper.D, paper.S
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 BACKBONES = {'resnet': 'ResNet-18 (16 ch)', 'vit': 'ViT (4 x 64-d)'}
 METHODS = ('SimMIM', 'A2MIM')
@@ -179,8 +180,6 @@ def make_data(data_root: str, scale: str) -> dict:
                              num_val=s['seg_val'], size=64, pattern=PATTERN)
     return dict(data=d)
 
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def pick_lr(names, done: Dict[str, dict], metric: str) -> float:

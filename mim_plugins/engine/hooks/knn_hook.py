@@ -95,16 +95,19 @@ class KNNMonitorHook(Hook):
                                        ('val', val_prefix, val_ann_file))}
         self.history = []
         self._last = None
+        self._built = None
 
     def _probe(self, runner, step: int) -> Optional[float]:
         if self._last == step:
             return None
         from mmengine.runner import Runner
-        feats = {}
-        for split, cfg in self.loaders.items():
-            loader = Runner.build_dataloader(copy.deepcopy(cfg),
-                                             seed=0, diff_rank_seed=False)
-            feats[split] = extract_features(runner.model, loader)
+        if self._built is None:  # the data sets are read once, not per probe
+            self._built = {
+                split: Runner.build_dataloader(copy.deepcopy(cfg), seed=0,
+                                               diff_rank_seed=False)
+                for split, cfg in self.loaders.items()}
+        feats = {split: extract_features(runner.model, loader)
+                 for split, loader in self._built.items()}
         (tf, tl), (vf, vl) = feats['train'], feats['val']
         acc = knn_top1(tf, tl, vf, vl, k=self.k, temperature=self.temperature)
         self._last = step
