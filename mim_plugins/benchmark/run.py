@@ -24,6 +24,9 @@ from .report import write_json
 from .summary import check_targets, compute_ratios, merge_rounds, summarize
 from .timing import time_steps
 
+#: fewest timed repeats of the head's loss (it is cheap next to a step)
+LOSS_MIN_REPEATS = 10
+
 
 def _build(cfg: Config, device: str):
     """Model (initialised as the Runner does) and optimizer wrapper, with
@@ -103,8 +106,11 @@ def run_entry(entry: Entry, device: str, batch_size: int, warmup: int,
         round_medians_s=[statistics.median(times[warmup:])],
         losses=losses, peak_mem_mib=memory.delta_mib,
         peak_mem_method=memory.method)
-    result['loss_times_s'] = time_loss(model, head_call, optim_wrapper,
-                                       device, warmup=1, steps=steps)
+    # the loss is a small part of a step: timed at least LOSS_MIN_REPEATS
+    # times so that one stall (GC, another process) cannot move its median
+    result['loss_times_s'] = time_loss(
+        model, head_call, optim_wrapper, device, warmup=1,
+        steps=max(steps, LOSS_MIN_REPEATS))
     if gen_cfg is not None:
         gen_timing = cached_mask_timing(
             mask_cache if mask_cache is not None else {}, gen_cfg, size,
