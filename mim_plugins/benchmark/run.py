@@ -212,4 +212,3 @@ def run_benchmark(names: Optional[Sequence[str]] = None,
     if out:
         write_json(results, out)
     return results
-

@@ -3,26 +3,26 @@
 ``{'meta': ..., 'state_dict': {'backbone.*', 'neck.*', 'head.*'}}``, as our
 own checkpoints. The backbone is kept where its names are already ours
 (``ResNet``, ``BEiTViT`` and its subclasses, ``SwinTransformer`` and
-``SimMIMSwinTransformer``); mmpretrain's plain ``VisionTransformer`` (ViT,
-DeiT, MAE, ... checkpoints) differs from ``BEiTViT`` in three names: the full
-``attn.qkv.bias`` (q and v biases kept, the key bias dropped), and the layer
-scales ``attn.gamma1.weight`` / ``ffn.gamma2.weight`` (our ``gamma_1`` /
-``gamma_2``). The neck is carried when it is the linear decoder
-(``neck.decoder.0``, ``SimMIMLinearDecoder``); heads, other necks and
-teachers are listed as not carried.
+``SimMIMSwinTransformer``, ``ConvNeXt`` and ours); mmpretrain's plain
+``VisionTransformer`` (ViT, DeiT, MAE, ... checkpoints) differs from
+``BEiTViT`` in three names: the full ``attn.qkv.bias`` (q and v biases kept,
+the key bias dropped), and the layer scales ``attn.gamma1.weight`` /
+``ffn.gamma2.weight`` (our ``gamma_1`` / ``gamma_2``). The neck is carried
+when it is the linear decoder (``neck.decoder.0``, ``SimMIMLinearDecoder``);
+heads, other necks and teachers are listed as not carried.
 """
 import re
 from collections import OrderedDict
 from typing import Dict, Optional
 
 from .common import (DERIVED, K_BIAS, Conversion, LayoutError, StateDict,
-                     Tensor, finish_resnet, finish_swin, finish_vit,
-                     split_qkv_bias, strip_prefix)
+                     Tensor, finish_convnext, finish_resnet, finish_swin,
+                     finish_vit, split_qkv_bias, strip_prefix)
 
 NAME = 'mmpretrain'
 SUMMARY = ('mmpretrain / mmselfsup model zoo and mim_plugins checkpoints: '
            'state_dict with backbone.* (ResNet, BEiTViT, VisionTransformer, '
-           'Swin), neck.*, head.*')
+           'Swin, ConvNeXt), neck.*, head.*')
 
 #: our ViT layer parameters (``BEiTViT`` names)
 VIT_LAYER = ('ln1.', 'ln2.', 'attn.qkv.weight', 'attn.q_bias', 'attn.v_bias',
@@ -70,12 +70,15 @@ def backbone_family(backbone: StateDict) -> str:
         return 'resnet'
     if any(k.startswith('stages.0.blocks.0.attn.w_msa.') for k in backbone):
         return 'swin'
+    if 'downsample_layers.0.0.weight' in backbone:
+        return 'convnext'
     if 'patch_embed.projection.weight' in backbone and any(
             k.startswith('layers.0.') for k in backbone):
         return 'vit'
     raise LayoutError('The backbone is none of ResNet (conv1, layer1..4), '
-                      'ViT (patch_embed.projection, layers.*) and Swin '
-                      '(stages.*.blocks.*.attn.w_msa).')
+                      'ViT (patch_embed.projection, layers.*), Swin '
+                      '(stages.*.blocks.*.attn.w_msa) and ConvNeXt '
+                      '(downsample_layers.*, stages.*.*.depthwise_conv).')
 
 
 def convert_parts(backbone: StateDict, neck: Dict[str, Tensor],
@@ -113,6 +116,9 @@ def _convert_backbone(backbone, neck, dropped, source, num_source, num_heads,
                 out[key] = value
         return finish_swin(out, neck, source, dropped, num_source,
                            method=method)
+    if family == 'convnext':
+        return finish_convnext(OrderedDict(backbone), neck, source, dropped,
+                               num_source, method=method)
     return finish_vit(rename_vit(backbone, dropped), neck, source, dropped,
                       num_source, num_heads=num_heads,
                       fill_identity=fill_identity, method=method)

@@ -1,4 +1,5 @@
-"""Westlake-AI/openmixup A2MIM / SimMIM checkpoints (ResNet, ViT).
+"""Westlake-AI/openmixup A2MIM / SimMIM checkpoints (ResNet, ViT, ConvNeXt,
+Swin).
 
 - Full: ``{'meta', 'state_dict': {'backbone.*', 'neck.*'}, 'optimizer'}``.
   The backbone uses mmcls names (``MIMResNet``: torchvision's; ``SimMIMViT``:
@@ -8,7 +9,12 @@
   ``mask_token`` and ``mask_gamma`` (``(C,)`` in the ViT, ours
   ``(1, 1, C)``). A2MIM's ``NonLinearMIMNeck`` keeps its linear decoder in
   ``neck.decoder_pred.0``, SimMIM's ``SimMIMNeck`` in ``neck.decoder.0``:
-  both are our ``SimMIMLinearDecoder`` (``decoder.0``).
+  both are our ``SimMIMLinearDecoder`` (``decoder.0``). ``MIMConvNeXt``
+  has mmcls's ConvNeXt names (mmpretrain's) with a ``(1, C, 1, 1)``
+  ``mask_token`` and ``mask_gamma`` at the input of stage ``mask_layer``
+  (A2MIM 3, SimMIM 0). Its Swin is mmcls's (mmpretrain's names); the A2MIM
+  Swin adds a ``(1, 1, C)`` token and a ``(C,)`` gamma to the patch
+  embeddings.
 - Backbone only (``tools/model_converters/extract_backbone_weights.py``):
   ``{'state_dict': {...}, 'author': 'openmixup'}``, the backbone's keys
   without the ``backbone.`` prefix.
@@ -20,8 +26,8 @@ from .common import Conversion, LayoutError, StateDict
 from .mmpretrain import DECODERS, convert_parts, split_model
 
 NAME = 'openmixup'
-SUMMARY = ('Westlake-AI/openmixup A2MIM / SimMIM ResNet and ViT: full '
-           '(backbone.*, neck.decoder_pred.0 / neck.decoder.0) or '
+SUMMARY = ('Westlake-AI/openmixup A2MIM / SimMIM ResNet, ViT, ConvNeXt, '
+           'Swin: full (backbone.*, neck.decoder_pred.0 / neck.decoder.0) or '
            'backbone only (author: openmixup)')
 OPENMIXUP_DECODERS = DECODERS + (
     {'neck.decoder_pred.0.weight': 'decoder.0.weight',
@@ -30,7 +36,8 @@ OPENMIXUP_DECODERS = DECODERS + (
 
 def _is_mim_backbone(state: StateDict) -> bool:
     return 'mask_token' in state and (
-        'conv1.weight' in state or 'patch_embed.projection.weight' in state)
+        'conv1.weight' in state or 'patch_embed.projection.weight' in state
+        or 'downsample_layers.0.0.weight' in state)
 
 
 def detect(ckpt: dict) -> Optional[StateDict]:
