@@ -85,8 +85,8 @@ def expand_braces(pattern: str):
 
 
 def test_expand_braces():
-    assert expand_braces('a/{b,c}/x{1,2}') == ['a/b/x1', 'a/b/x2', 'a/c/x1',
-                                              'a/c/x2']
+    assert expand_braces('a/{b,c}/x{1,2}') == [
+        'a/b/x1', 'a/b/x2', 'a/c/x1', 'a/c/x2']
 
 
 @pytest.mark.parametrize('page', PAGES, ids=lambda p: osp.relpath(p, ROOT))
