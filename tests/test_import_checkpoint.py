@@ -576,7 +576,7 @@ def test_mmpretrain_layout_is_kept_as_is(name):
     every backbone and decoder tensor is carried unchanged."""
     from mmengine.config import Config
     from mmpretrain.registry import MODELS
-    from conftest import TINY_CONFIGS, load_tool
+    from conftest import TINY_CONFIGS
     cfg = Config.fromfile(TINY_CONFIGS[name])
     if name == 'maskdistill_vit':
         cfg.model.target_generator.init_cfg = None

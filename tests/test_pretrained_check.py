@@ -1,7 +1,6 @@
 """No silent partial loads: dry-run analysis, the hook and the CLI."""
 import pytest
 import torch
-from mmengine.config import Config
 
 from mmpretrain.registry import MODELS
 

@@ -3,7 +3,6 @@ import os.path as osp
 
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config
 
 from mmpretrain.registry import MODELS

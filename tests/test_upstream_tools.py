@@ -7,7 +7,6 @@ import sys
 
 import mmdet
 import mmseg
-import pytest
 
 from conftest import ROOT
 import test_detection as det
@@ -35,8 +34,8 @@ def test_mmdet_train_runs_our_mask_rcnn_config(demo_data, tmp_path_factory,
     ckpt = det.pretrain('a2mim_resnet', demo_data, str(tmp_path / 'pre'))
     coco = det.make_coco_instances(str(tmp_path_factory.mktemp('coco')),
                                    num_train=4, num_val=2, size=128)
-    log = _run_upstream(mmdet, det._tiny_cfg(path, ckpt, coco,
-                                              str(tmp_path)), tmp_path)
+    cfg = det._tiny_cfg(path, ckpt, coco, str(tmp_path))
+    log = _run_upstream(mmdet, cfg, tmp_path)
     assert 'PretrainedCheckHook: backbone loads all' in log
     assert 'coco/segm_mAP' in log
 

@@ -9,7 +9,6 @@ from mim_plugins.reproduce.tiny import (shrink_backbone,  # noqa: F401
 train_tool = load_tool('train')
 
 
-
 def pretrain(name, data_root, work_dir, iters=2, vit_layers=2,
              resnet_base=None, backbone=None):
     """Run a tiny pre-training; return its checkpoint. ``backbone``: extra
@@ -32,5 +31,3 @@ def pretrain(name, data_root, work_dir, iters=2, vit_layers=2,
     cfg.work_dir = work_dir
     train_tool.build_runner(train_tool.adapt_cfg_to_device(cfg)).train()
     return osp.join(work_dir, f'iter_{iters}.pth')
-
-

@@ -412,8 +412,8 @@ def finish_vit(backbone: Dict[str, Tensor], neck: Dict[str, Tensor],
                      f'--num-heads if the source used another).')
     if grid is None:
         grid = 224 // patch
-        notes.append(f'img_size=224 assumed: the weights fix no grid (no '
-                     f'position embedding or table).')
+        notes.append('img_size=224 assumed: the weights fix no grid (no '
+                     'position embedding or table).')
     for i in layers:
         pre = f'layers.{i}.'
         if f'{pre}attn.q_bias' not in backbone:

@@ -113,8 +113,8 @@ def _no_embed_class(backbone: Dict[str, Tensor], notes: list) -> None:
     backbone['pos_embed'] = torch.cat([pos.new_zeros(1, 1, pos.shape[2]), pos],
                                       dim=1)
     notes.append('pos_embed has no class-token position (timm '
-                       'no_embed_class): a zero one is prepended, the same '
-                       'function.')
+                 'no_embed_class): a zero one is prepended, the same '
+                 'function.')
 
 
 def convert_vit(state: StateDict, source: str = NAME,

@@ -181,7 +181,6 @@ def make_data(data_root: str, scale: str) -> dict:
     return dict(data=d)
 
 
-
 def pick_lr(names, done: Dict[str, dict], metric: str) -> float:
     """The learning rate of the best of the finished runs ``names`` on
     ``metric`` (the first of equals)."""
