@@ -81,6 +81,51 @@ def test_resnet_to_timm(depth, base):
         assert_rel_close(model(IMG)[-1], src.forward_features(IMG))
 
 
+CONVNEXT = dict(arch=dict(depths=[1, 1, 2, 1], channels=[8, 16, 32, 64]))
+
+
+@pytest.mark.parametrize('cfg', [
+    dict(type='A2MIMConvNeXt', mask_init=1e-6),  # pre-training, v1
+    dict(type='ConvNeXt', use_grn=True, layer_scale_init_value=0.,
+         linear_pw_conv=False),  # ConvNeXt-V2 block, 1x1-conv MLP
+    dict(type='ConvNeXt', out_indices=(0, 1, 2, 3),
+         gap_before_final_norm=False),  # a detection backbone
+], ids=['a2mim', 'v2-conv-mlp', 'detection-outputs'])
+def test_convnext_to_timm(cfg):
+    """Every ConvNeXt tensor under timm's names; timm's pooled, normed
+    output equals ours with the final norm after pooling; where ours norms
+    the map (pre-training and detection backbones), timm's stage-4 map
+    equals ours before norm3."""
+    model = ours(dict(CONVNEXT, **cfg))
+    exp = export_timm(checkpoint(model, neck=False))
+    assert exp.model == 'ConvNeXt'
+    extra = {'backbone.mask_token', 'backbone.mask_gamma'} \
+        if 'A2MIM' in cfg['type'] else set()
+    if len(cfg.get('out_indices', ())) == 4:
+        extra = {f'backbone.norm{i}.{p}' for i in range(3)
+                 for p in ('weight', 'bias')}
+    assert set(exp.dropped) == extra
+    src = timm_loaded(exp)
+    with torch.no_grad():
+        pooled = src.forward_head(src.forward_features(IMG),
+                                  pre_logits=True)
+        if not model.gap_before_final_norm:  # MIM and detection backbones
+            x = IMG  # ours: norm3 on the map; timm: the map, then pool+norm
+            for i in range(4):
+                x = model.stages[i](model.downsample_layers[i](x))
+            assert_rel_close(x, src.forward_features(IMG))
+            gap = x.mean([-2, -1], keepdim=True)
+            assert_rel_close(model.norm3(gap).flatten(1), pooled)
+        else:
+            assert_rel_close(model(IMG)[-1], pooled)
+
+
+def test_convnext_without_final_norm_does_not_export():
+    model = ours(dict(CONVNEXT, type='ConvNeXt', out_indices=(2, )))
+    with pytest.raises(LayoutError, match='norm3'):
+        export_timm(model.state_dict(), prefix='')
+
+
 def test_cli_exports_safetensors_and_round_trips(tmp_path, capsys):
     model = ours(dict(TINY, type='A2MIMViT', out_type='raw'))
     src, dst = str(tmp_path / 'ours.pth'), str(tmp_path / 'timm.safetensors')
@@ -107,5 +152,5 @@ def test_swin_does_not_export():
     model = ours(dict(type='SwinTransformer', arch=dict(
         embed_dims=16, depths=[2, 2], num_heads=[1, 2]), img_size=32,
         out_indices=(1, )))
-    with pytest.raises(LayoutError, match='ResNet and ViT'):
+    with pytest.raises(LayoutError, match='ResNet, ViT and ConvNeXt'):
         export_timm(model.state_dict(), prefix='')

@@ -101,6 +101,31 @@ def test_timm_resnet_features_equal(block, layers):
     assert_rel_close(ours, ref)
 
 
+@pytest.mark.parametrize('kw', [
+    dict(),  # ConvNeXt v1: layer scale, Linear pointwise convs
+    dict(use_grn=True, ls_init_value=None),  # ConvNeXt-V2: GRN, no scale
+    dict(conv_mlp=True),  # 1x1-conv MLP, channels-first norm
+], ids=['v1', 'v2-grn', 'conv-mlp'])
+def test_timm_convnext_features_equal(kw):
+    from timm.models.convnext import ConvNeXt
+    src = perturb(ConvNeXt(depths=(1, 1, 2, 1), dims=(8, 16, 32, 64),
+                           num_classes=7, **kw))
+    conv = convert_checkpoint(src.state_dict())
+    assert conv.source == 'timm' and conv.family == 'convnext'
+    assert set(conv.dropped) == {'head.fc.weight', 'head.fc.bias'}
+    assert not conv.added and conv.pretrain_backbone is None
+    assert conv.backbone['arch'] == dict(depths=[1, 1, 2, 1],
+                                         channels=[8, 16, 32, 64])
+    assert conv.backbone.get('use_grn', False) is kw.get('use_grn', False)
+    assert conv.backbone.get('linear_pw_conv', True) is \
+        (not kw.get('conv_mlp', False))
+    with torch.no_grad():
+        # timm pools, then head.norm: mmpretrain's gap_before_final_norm
+        ours = build_loaded(conv.backbone, conv.state_dict)(IMG)[-1]
+        ref = src.forward_head(src.forward_features(IMG), pre_logits=True)
+    assert_rel_close(ours, ref)
+
+
 # ----------------------------------------------------------- torchvision ----
 def test_torchvision_resnet18_features_equal():
     src = perturb(torchvision.models.resnet18(weights=None))

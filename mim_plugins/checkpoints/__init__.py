@@ -9,8 +9,8 @@ mask token and the linear decoder (``neck.*``): one file for downstream
 configs (``prefix='backbone.'``) and for continued pre-training
 (``load_from``).
 
-Out: :func:`export_timm` renames our ResNet / ViT backbones to timm's
-``ResNet`` / ``VisionTransformer`` / ``Beit``.
+Out: :func:`export_timm` renames our ResNet / ViT / ConvNeXt backbones to
+timm's ``ResNet`` / ``VisionTransformer`` / ``Beit`` / ``ConvNeXt``.
 
 CLIs: ``tools/model_converters/import_checkpoint.py`` and
 ``export_checkpoint.py``.

@@ -8,10 +8,14 @@
   ``ls1/ls2.gamma``.
 - ViT with relative position bias (per layer or shared) -> timm ``Beit``,
   whose names are BEiT's.
+- ConvNeXt (``ConvNeXt``/``A2MIMConvNeXt``/``SimMIMConvNeXt``, v1 or v2) ->
+  timm ``ConvNeXt``: the same tensors under timm's names, ``norm3`` its
+  ``head.norm`` (the extra output norms of detection backbones are listed).
 
 The mask token (pre-training only) and our derived buffers are listed as
 not exported.
 """
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
@@ -193,6 +197,64 @@ def _vit(state: Dict[str, Tensor], dropped: Dict[str, str],
                   dropped, notes)
 
 
+#: mmpretrain ``ConvNeXt`` key patterns -> timm ``ConvNeXt`` names
+CONVNEXT_TO_TIMM = (
+    (r'downsample_layers\.0\.([01])\.(.+)', r'stem.\1.\2'),
+    (r'downsample_layers\.(\d+)\.([01])\.(.+)',
+     r'stages.\1.downsample.\2.\3'),
+    (r'stages\.(\d+)\.(\d+)\.depthwise_conv\.(.+)',
+     r'stages.\1.blocks.\2.conv_dw.\3'),
+    (r'stages\.(\d+)\.(\d+)\.norm\.(.+)', r'stages.\1.blocks.\2.norm.\3'),
+    (r'stages\.(\d+)\.(\d+)\.pointwise_conv1\.(.+)',
+     r'stages.\1.blocks.\2.mlp.fc1.\3'),
+    (r'stages\.(\d+)\.(\d+)\.pointwise_conv2\.(.+)',
+     r'stages.\1.blocks.\2.mlp.fc2.\3'),
+    (r'stages\.(\d+)\.(\d+)\.grn\.gamma',
+     r'stages.\1.blocks.\2.mlp.grn.weight'),
+    (r'stages\.(\d+)\.(\d+)\.grn\.beta', r'stages.\1.blocks.\2.mlp.grn.bias'),
+    (r'stages\.(\d+)\.(\d+)\.gamma', r'stages.\1.blocks.\2.gamma'),
+    (r'norm3\.(.+)', r'head.norm.\1'),
+)
+
+
+def _convnext(state: Dict[str, Tensor], dropped: Dict[str, str]) -> Export:
+    out = OrderedDict()
+    for key, value in state.items():
+        if key in ('mask_token', 'mask_gamma'):
+            dropped[key] = PRETRAIN_ONLY
+            continue
+        if re.fullmatch(r'norm[012]\.(weight|bias)', key):
+            dropped[key] = ('an extra output norm (detection / segmentation '
+                            'outputs): timm\'s ConvNeXt has only the final '
+                            'one (norm3)')
+            continue
+        for pattern, theirs in CONVNEXT_TO_TIMM:
+            if re.fullmatch(pattern, key):
+                out[re.sub(pattern, theirs, key)] = value
+                break
+        else:
+            raise LayoutError(f'Cannot export the ConvNeXt key {key!r}.')
+    if 'head.norm.weight' not in out:
+        raise LayoutError('No final norm (norm3): timm\'s ConvNeXt needs it; '
+                          'export a backbone whose out_indices include 3.')
+    stages = layer_indices(state, r'stages\.(\d+)\.')
+    depths = [len(layer_indices(state, rf'stages\.{s}\.(\d+)\.'))
+              for s in stages]
+    dims = [state[f'stages.{s}.0.depthwise_conv.weight'].shape[0]
+            for s in stages]
+    stem = state['downsample_layers.0.0.weight']
+    kwargs = dict(depths=depths, dims=dims, num_classes=0)
+    if stem.shape[-1] != 4:
+        kwargs['patch_size'] = stem.shape[-1]
+    if 'stages.0.0.gamma' not in state:
+        kwargs['ls_init_value'] = None
+    if state['stages.0.0.pointwise_conv1.weight'].dim() == 4:
+        kwargs['conv_mlp'] = True
+    if 'stages.0.0.grn.gamma' in state:
+        kwargs['use_grn'] = True
+    return Export(out, 'convnext', 'ConvNeXt', kwargs, dropped)
+
+
 def export_timm(ckpt: Any, prefix: str = 'backbone.',
                 num_heads: Optional[int] = None) -> Export:
     """One of our backbones (a checkpoint, its state dict, or the backbone's
@@ -216,8 +278,11 @@ def export_timm(ckpt: Any, prefix: str = 'backbone.',
         exp = _resnet(backbone, {})
     elif family == 'vit':
         exp = _vit(backbone, {}, num_heads)
+    elif family == 'convnext':
+        exp = _convnext(backbone, {})
     else:
-        raise LayoutError('Only ResNet and ViT backbones export to timm.')
+        raise LayoutError('Only ResNet, ViT and ConvNeXt backbones export '
+                          'to timm.')
     exp.dropped = {**{prefix + k: v for k, v in exp.dropped.items()},
                    **others}
     return exp

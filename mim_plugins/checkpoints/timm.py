@@ -1,23 +1,31 @@
-"""timm ``VisionTransformer``, ``Beit`` and ``ResNet`` state dicts.
+"""timm ``VisionTransformer``, ``Beit``, ``ResNet`` and ``ConvNeXt`` state
+dicts.
 
 timm's ViT names (``blocks.i.norm1``, ``attn.qkv``, ``mlp.fc1``, ``ls1.gamma``,
 ``patch_embed.proj``, ``norm``/``fc_norm``) are also those of the official
 MAE and DeiT checkpoints; its Beit names (``attn.q_bias``/``v_bias``,
 ``gamma_1``, ``rel_pos_bias``) are those of BEiT and microsoft/SimMIM's ViT.
 timm's ResNet names are torchvision's, which mmpretrain's ``ResNet`` keeps.
+timm's ConvNeXt (``stem.0/1``, ``stages.i.downsample.0/1``,
+``stages.i.blocks.j.{conv_dw,norm,mlp.fc1,mlp.grn,mlp.fc2,gamma}``,
+``head.norm``; ConvNeXt-V2 with GRN too) renames one to one into
+mmpretrain's ``ConvNeXt``; its pooled output (``head.norm`` after global
+pooling) is ``ConvNeXt(gap_before_final_norm=True)``'s.
 """
+import re
 from collections import OrderedDict
 from typing import Callable, Dict, Optional
 
 import torch
 
 from .common import (CLASSIFIER, K_BIAS, Conversion, LayoutError, StateDict,
-                     Tensor, finish_resnet, finish_vit, int_sqrt,
-                     split_qkv_bias)
+                     Tensor, finish_convnext, finish_resnet, finish_vit,
+                     int_sqrt, split_qkv_bias)
 
 NAME = 'timm'
-SUMMARY = ('timm ViT (vit_*, deit_*), BEiT (beit_*) and ResNet (resnet*): a '
-           'plain state dict or model.safetensors')
+SUMMARY = ('timm ViT (vit_*, deit_*), BEiT (beit_*), ResNet (resnet*) and '
+           'ConvNeXt (convnext*, convnextv2*): a plain state dict or '
+           'model.safetensors')
 
 #: block suffix in timm / BEiT names -> in BEiTViT names
 BLOCK = (
@@ -156,6 +164,54 @@ def convert_resnet(state: StateDict, source: str = NAME) -> Conversion:
     return finish_resnet(backbone, {}, source, dropped, num_source=len(state))
 
 
+#: timm ConvNeXt key patterns -> mmpretrain ``ConvNeXt`` names
+CONVNEXT = (
+    (r'stem\.([01])\.(.+)', r'downsample_layers.0.\1.\2'),
+    (r'stages\.(\d+)\.downsample\.([01])\.(.+)',
+     r'downsample_layers.\1.\2.\3'),
+    (r'stages\.(\d+)\.blocks\.(\d+)\.conv_dw\.(.+)',
+     r'stages.\1.\2.depthwise_conv.\3'),
+    (r'stages\.(\d+)\.blocks\.(\d+)\.norm\.(.+)', r'stages.\1.\2.norm.\3'),
+    (r'stages\.(\d+)\.blocks\.(\d+)\.mlp\.fc1\.(.+)',
+     r'stages.\1.\2.pointwise_conv1.\3'),
+    (r'stages\.(\d+)\.blocks\.(\d+)\.mlp\.fc2\.(.+)',
+     r'stages.\1.\2.pointwise_conv2.\3'),
+    (r'stages\.(\d+)\.blocks\.(\d+)\.mlp\.grn\.weight',
+     r'stages.\1.\2.grn.gamma'),
+    (r'stages\.(\d+)\.blocks\.(\d+)\.mlp\.grn\.bias',
+     r'stages.\1.\2.grn.beta'),
+    (r'stages\.(\d+)\.blocks\.(\d+)\.gamma', r'stages.\1.\2.gamma'),
+    (r'head\.norm\.(.+)', r'norm3.\1'),
+)
+
+
+def convert_convnext(state: StateDict, source: str = NAME) -> Conversion:
+    """A timm ConvNeXt (v1 or v2) -> mmpretrain ``ConvNeXt`` keys (pure);
+    the classifier (``head.fc``) dropped."""
+    dropped, backbone = {}, OrderedDict()
+    for key, value in state.items():
+        if key.startswith(('head.fc.', 'head.pre_logits.')):
+            dropped[key] = CLASSIFIER
+            continue
+        if key.startswith('norm_pre.'):
+            raise LayoutError(f'{key}: ConvNeXts with the norm before the '
+                              f'head (head_norm_first) are not supported '
+                              f'(mmpretrain\'s ConvNeXt pools first).')
+        for pattern, ours in CONVNEXT:
+            if re.fullmatch(pattern, key):
+                backbone[re.sub(pattern, ours, key)] = value
+                break
+        else:
+            raise LayoutError(f'Cannot place the ConvNeXt key {key!r}.')
+    return finish_convnext(backbone, {}, source, dropped,
+                           num_source=len(state))
+
+
+def is_convnext(state: StateDict) -> bool:
+    return 'stem.0.weight' in state and any(
+        k.startswith('stages.0.blocks.0.conv_dw.') for k in state)
+
+
 def is_vit(state: StateDict) -> bool:
     return 'patch_embed.proj.weight' in state and any(
         k.startswith('blocks.0.') for k in state)
@@ -170,7 +226,8 @@ def detect(ckpt: dict) -> Optional[StateDict]:
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         return None
-    if (is_vit(state) or is_resnet(state)) and 'mask_token' not in state:
+    if (is_vit(state) or is_resnet(state) or is_convnext(state)) and \
+            'mask_token' not in state:
         return state
     return None
 
@@ -183,9 +240,12 @@ def convert(state: StateDict, num_heads: Optional[int] = None,
     if is_vit(state):
         return convert_vit(state, num_heads=num_heads,
                            fill_identity=fill_identity)
-    raise LayoutError('Neither a timm ViT/BEiT (patch_embed.proj, blocks.*) '
-                      'nor a ResNet (conv1, layer1..4).')
+    if is_convnext(state):
+        return convert_convnext(state)
+    raise LayoutError('None of a timm ViT/BEiT (patch_embed.proj, blocks.*), '
+                      'ResNet (conv1, layer1..4) and ConvNeXt (stem.0, '
+                      'stages.*.blocks.*.conv_dw).')
 
 
 __all__ = ['convert', 'detect', 'convert_vit', 'convert_resnet',
-           'rename_vit']
+           'convert_convnext', 'rename_vit']

@@ -1,12 +1,12 @@
-"""Export one of our ResNet / ViT backbones to timm's layout.
+"""Export one of our ResNet / ViT / ConvNeXt backbones to timm's layout.
 
     python tools/model_converters/export_checkpoint.py SRC DST [--prefix backbone.]
 
 SRC: a checkpoint of ours (pre-training or fine-tuning; the backbone under
 ``--prefix``) or a backbone state dict. DST: a plain state dict in timm's
 names (``.safetensors`` if DST ends so), loading strictly into the timm model
-that is printed (``ResNet``, ``VisionTransformer``, or ``Beit`` for a ViT
-with relative position bias). The mapping is the pure function
+that is printed (``ResNet``, ``VisionTransformer``, ``Beit`` for a ViT
+with relative position bias, or ``ConvNeXt``). The mapping is the pure function
 ``mim_plugins.checkpoints.export_timm``.
 """
 import argparse
