@@ -225,6 +225,20 @@ def _mask_tokens(backbone: Dict[str, Tensor], shape: Tuple[int, ...],
     return pretrain
 
 
+def _mask_stage(width: int, stage_inputs: List[int], notes: List[str]) -> int:
+    """The stage whose input a CNN's mask token of ``width`` channels
+    fits: stage 3 (A2MIM) if it fits there, else the first that fits."""
+    fits = [i for i, c in enumerate(stage_inputs) if c == width]
+    if not fits:
+        raise LayoutError(f'A mask token of {width} channels fits the input '
+                          f'of no stage (stage inputs {stage_inputs}).')
+    stage = 3 if 3 in fits else fits[0]
+    if len(fits) > 1:
+        notes.append(f'the mask token fits the input of stages {fits}; '
+                     f'mask_layer={stage} assumed.')
+    return stage
+
+
 # --------------------------------------------------------------- ResNet ----
 #: (block, stage blocks) -> depth of mmpretrain's ResNet
 RESNET_DEPTHS = {
@@ -285,15 +299,9 @@ def finish_resnet(backbone: Dict[str, Tensor], neck: Dict[str, Tensor],
     pretrain = None
     if 'mask_token' in backbone:
         channels = backbone['mask_token'].numel()
-        stages = [i for i in range(4) if backbone[
-            f'layer{i + 1}.0.conv1.weight'].shape[1] == channels]
-        if not stages:
-            raise LayoutError(f'A mask token of {channels} channels fits the '
-                              f'input of no stage.')
-        stage = 3 if 3 in stages else stages[0]
-        if len(stages) > 1:
-            notes.append(f'the mask token fits the input of stages {stages}; '
-                         f'mask_layer={stage} assumed.')
+        stage = _mask_stage(channels, [
+            backbone[f'layer{i + 1}.0.conv1.weight'].shape[1]
+            for i in range(4)], notes)
         pretrain = _mask_tokens(backbone, (1, channels, 1, 1), cfg, 'resnet',
                                 method, notes, mask_layer=stage)
     else:
@@ -641,15 +649,7 @@ def finish_convnext(backbone: Dict[str, Tensor], neck: Dict[str, Tensor],
     pretrain = None
     if 'mask_token' in backbone:
         width = backbone['mask_token'].numel()
-        fits = [s for s in stages if channels[s] == width]
-        if not fits:
-            raise LayoutError(f'A mask token of {width} channels fits the '
-                              f'input of no stage (channels {channels}).')
-        stage = 3 if 3 in fits else fits[0]
-        if len(fits) > 1:
-            notes.append(f'the mask token fits the input of stages {fits}; '
-                         f'mask_layer={stage} assumed.')
-        extra = dict(mask_layer=stage)
+        extra = dict(mask_layer=_mask_stage(width, channels, notes))
         if source == 'openmixup' and method == 'simmim' and \
                 'mask_gamma' not in backbone:
             # openmixup's SimMIM ConvNeXt models set replace=False

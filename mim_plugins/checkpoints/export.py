@@ -25,6 +25,7 @@ import torch
 from .common import (VIT_HEADS, LayoutError, Tensor, grid_from_table,
                      int_sqrt, group_keys, layer_indices, strip_prefix)
 from .mmpretrain import backbone_family
+from .timm import rename_convnext
 
 PRETRAIN_ONLY = 'pre-training only (the mask token of the MIM backbone)'
 DERIVED = 'derived buffer (timm recomputes it, not persistent there)'
@@ -197,26 +198,6 @@ def _vit(state: Dict[str, Tensor], dropped: Dict[str, str],
                   dropped, notes)
 
 
-#: mmpretrain ``ConvNeXt`` key patterns -> timm ``ConvNeXt`` names
-CONVNEXT_TO_TIMM = (
-    (r'downsample_layers\.0\.([01])\.(.+)', r'stem.\1.\2'),
-    (r'downsample_layers\.(\d+)\.([01])\.(.+)',
-     r'stages.\1.downsample.\2.\3'),
-    (r'stages\.(\d+)\.(\d+)\.depthwise_conv\.(.+)',
-     r'stages.\1.blocks.\2.conv_dw.\3'),
-    (r'stages\.(\d+)\.(\d+)\.norm\.(.+)', r'stages.\1.blocks.\2.norm.\3'),
-    (r'stages\.(\d+)\.(\d+)\.pointwise_conv1\.(.+)',
-     r'stages.\1.blocks.\2.mlp.fc1.\3'),
-    (r'stages\.(\d+)\.(\d+)\.pointwise_conv2\.(.+)',
-     r'stages.\1.blocks.\2.mlp.fc2.\3'),
-    (r'stages\.(\d+)\.(\d+)\.grn\.gamma',
-     r'stages.\1.blocks.\2.mlp.grn.weight'),
-    (r'stages\.(\d+)\.(\d+)\.grn\.beta', r'stages.\1.blocks.\2.mlp.grn.bias'),
-    (r'stages\.(\d+)\.(\d+)\.gamma', r'stages.\1.blocks.\2.gamma'),
-    (r'norm3\.(.+)', r'head.norm.\1'),
-)
-
-
 def _convnext(state: Dict[str, Tensor], dropped: Dict[str, str]) -> Export:
     out = OrderedDict()
     for key, value in state.items():
@@ -228,12 +209,10 @@ def _convnext(state: Dict[str, Tensor], dropped: Dict[str, str]) -> Export:
                             'outputs): timm\'s ConvNeXt has only the final '
                             'one (norm3)')
             continue
-        for pattern, theirs in CONVNEXT_TO_TIMM:
-            if re.fullmatch(pattern, key):
-                out[re.sub(pattern, theirs, key)] = value
-                break
-        else:
+        theirs = rename_convnext(key, to_timm=True)
+        if theirs is None:
             raise LayoutError(f'Cannot export the ConvNeXt key {key!r}.')
+        out[theirs] = value
     if 'head.norm.weight' not in out:
         raise LayoutError('No final norm (norm3): timm\'s ConvNeXt needs it; '
                           'export a backbone whose out_indices include 3.')

@@ -164,25 +164,42 @@ def convert_resnet(state: StateDict, source: str = NAME) -> Conversion:
     return finish_resnet(backbone, {}, source, dropped, num_source=len(state))
 
 
-#: timm ConvNeXt key patterns -> mmpretrain ``ConvNeXt`` names
-CONVNEXT = (
-    (r'stem\.([01])\.(.+)', r'downsample_layers.0.\1.\2'),
-    (r'stages\.(\d+)\.downsample\.([01])\.(.+)',
-     r'downsample_layers.\1.\2.\3'),
-    (r'stages\.(\d+)\.blocks\.(\d+)\.conv_dw\.(.+)',
-     r'stages.\1.\2.depthwise_conv.\3'),
-    (r'stages\.(\d+)\.blocks\.(\d+)\.norm\.(.+)', r'stages.\1.\2.norm.\3'),
-    (r'stages\.(\d+)\.blocks\.(\d+)\.mlp\.fc1\.(.+)',
-     r'stages.\1.\2.pointwise_conv1.\3'),
-    (r'stages\.(\d+)\.blocks\.(\d+)\.mlp\.fc2\.(.+)',
-     r'stages.\1.\2.pointwise_conv2.\3'),
-    (r'stages\.(\d+)\.blocks\.(\d+)\.mlp\.grn\.weight',
-     r'stages.\1.\2.grn.gamma'),
-    (r'stages\.(\d+)\.blocks\.(\d+)\.mlp\.grn\.bias',
-     r'stages.\1.\2.grn.beta'),
-    (r'stages\.(\d+)\.blocks\.(\d+)\.gamma', r'stages.\1.\2.gamma'),
-    (r'head\.norm\.(.+)', r'norm3.\1'),
+#: timm ``ConvNeXt`` names <-> mmpretrain ``ConvNeXt`` names, both ways
+#: (``{s}`` stage, ``{b}`` block, ``{i}`` layer of a downsampling, ``{p}``
+#: parameter; the first match wins)
+CONVNEXT_NAMES = (
+    ('stem.{i}.{p}', 'downsample_layers.0.{i}.{p}'),
+    ('stages.{s}.downsample.{i}.{p}', 'downsample_layers.{s}.{i}.{p}'),
+    ('stages.{s}.blocks.{b}.conv_dw.{p}', 'stages.{s}.{b}.depthwise_conv.{p}'),
+    ('stages.{s}.blocks.{b}.norm.{p}', 'stages.{s}.{b}.norm.{p}'),
+    ('stages.{s}.blocks.{b}.mlp.fc1.{p}',
+     'stages.{s}.{b}.pointwise_conv1.{p}'),
+    ('stages.{s}.blocks.{b}.mlp.fc2.{p}',
+     'stages.{s}.{b}.pointwise_conv2.{p}'),
+    ('stages.{s}.blocks.{b}.mlp.grn.weight', 'stages.{s}.{b}.grn.gamma'),
+    ('stages.{s}.blocks.{b}.mlp.grn.bias', 'stages.{s}.{b}.grn.beta'),
+    ('stages.{s}.blocks.{b}.gamma', 'stages.{s}.{b}.gamma'),
+    ('head.norm.{p}', 'norm3.{p}'),
 )
+
+
+def _template(name: str) -> 're.Pattern':
+    parts = re.split(r'\{(\w)\}', name)
+    rx = ''.join(re.escape(part) if i % 2 == 0 else
+                 (f'(?P<{part}>.+)' if part == 'p' else f'(?P<{part}>\\d+)')
+                 for i, part in enumerate(parts))
+    return re.compile(rx)
+
+
+def rename_convnext(key: str, to_timm: bool = False) -> Optional[str]:
+    """A timm ConvNeXt key in mmpretrain's names (or, ``to_timm``, the
+    other way); None if no name matches."""
+    for timm_name, ours in CONVNEXT_NAMES:
+        src, dst = (ours, timm_name) if to_timm else (timm_name, ours)
+        match = _template(src).fullmatch(key)
+        if match:
+            return dst.format(**match.groupdict())
+    return None
 
 
 def convert_convnext(state: StateDict, source: str = NAME) -> Conversion:
@@ -197,12 +214,10 @@ def convert_convnext(state: StateDict, source: str = NAME) -> Conversion:
             raise LayoutError(f'{key}: ConvNeXts with the norm before the '
                               f'head (head_norm_first) are not supported '
                               f'(mmpretrain\'s ConvNeXt pools first).')
-        for pattern, ours in CONVNEXT:
-            if re.fullmatch(pattern, key):
-                backbone[re.sub(pattern, ours, key)] = value
-                break
-        else:
+        ours = rename_convnext(key)
+        if ours is None:
             raise LayoutError(f'Cannot place the ConvNeXt key {key!r}.')
+        backbone[ours] = value
     return finish_convnext(backbone, {}, source, dropped,
                            num_source=len(state))
 
@@ -248,4 +263,4 @@ def convert(state: StateDict, num_heads: Optional[int] = None,
 
 
 __all__ = ['convert', 'detect', 'convert_vit', 'convert_resnet',
-           'convert_convnext', 'rename_vit']
+           'convert_convnext', 'rename_convnext', 'rename_vit']
