@@ -898,12 +898,14 @@ def test_convnext_block_with_unknown_keys_is_an_error():
         convert_checkpoint(dict(state_dict=backbone, author='openmixup'))
 
 
-def test_openmixup_a2mim_swin_loads_strictly_and_matches():
+@pytest.mark.parametrize('gamma', [False, True], ids=['released', 'gamma'])
+def test_openmixup_a2mim_swin_loads_strictly_and_matches(gamma):
     """openmixup's Swin is mmcls's (mmpretrain's names); its A2MIM model adds
-    the token (``(1, 1, C)``) and a gamma of shape ``(C,)`` to the patch
-    embeddings (``mask_layer=0``). Strict load, every tensor kept, and our
-    masked forward equals mmpretrain's SwinTransformer with openmixup's
-    ``forward_mask`` equation applied to its patch embeddings."""
+    the token (``(1, 1, C)``) to the patch embeddings (``mask_layer=0``;
+    the released configs set no ``mask_init``, so no gamma; with one it has
+    shape ``(C,)``). Strict load, every tensor kept, and our masked forward
+    equals mmpretrain's SwinTransformer with openmixup's ``forward_mask``
+    equation applied to its patch embeddings."""
     from mmpretrain.models import SwinTransformer
     arch = dict(embed_dims=16, depths=[1, 1, 2, 1], num_heads=[1, 2, 4, 8])
     src = perturb(SwinTransformer(
@@ -912,7 +914,8 @@ def test_openmixup_a2mim_swin_loads_strictly_and_matches():
     backbone = dict(src.state_dict())
     gen = torch.Generator().manual_seed(5)
     backbone['mask_token'] = torch.randn(1, 1, 16, generator=gen)
-    backbone['mask_gamma'] = 1 + 0.1 * torch.randn(16, generator=gen)
+    if gamma:
+        backbone['mask_gamma'] = 1 + 0.1 * torch.randn(16, generator=gen)
     ckpt = dict(meta=dict(epoch=100), state_dict={
         **{'backbone.' + k: v for k, v in backbone.items()},
         'neck.decoder_pred.0.weight': torch.randn(3072, 128, 1, 1),
@@ -925,14 +928,16 @@ def test_openmixup_a2mim_swin_loads_strictly_and_matches():
                              encoder_stride=32)
     _assert_preserved(conv, backbone, lambda k: 'backbone.' + k)
     ours = build_loaded(conv.pretrain_backbone, conv.state_dict)
-    assert ours.mask_layer == 0 and ours.mask_gamma.shape == (1, 1, 16)
+    assert ours.mask_layer == 0 and ours.replace is False
+    assert (ours.mask_gamma is not None) is gamma
     x = torch.randn(2, 3, 64, 64, generator=gen)
     mask = (torch.rand(2, 16, 16, generator=gen) > 0.5).float()
     m = mask.flatten(1).unsqueeze(-1)
 
     def openmixup_forward_mask(module, args, out):
         tokens, hw = out
-        tokens = tokens * (1 - m) + (tokens * m) * backbone['mask_gamma']
+        if gamma:
+            tokens = tokens * (1 - m) + (tokens * m) * backbone['mask_gamma']
         return tokens + backbone['mask_token'] * m, hw
 
     handle = src.patch_embed.register_forward_hook(openmixup_forward_mask)
@@ -946,3 +951,17 @@ def test_openmixup_a2mim_swin_loads_strictly_and_matches():
         assert (ref - plain).abs().max() > 1e-2  # the mask matters
         assert_rel_close(ours(x, mask)[0], ref)
         assert torch.equal(ours(x)[0], plain)  # no mask: the plain Swin
+
+
+def test_openmixup_swin_backbone_only_says_the_method_is_unknown():
+    from mmpretrain.models import SwinTransformer
+    src = SwinTransformer(arch=dict(embed_dims=16, depths=[1, 1, 2, 1],
+                                    num_heads=[1, 2, 4, 8]), img_size=64,
+                          stage_cfgs=dict(block_cfgs=dict(window_size=2)))
+    state = dict(src.state_dict(), mask_token=torch.zeros(1, 1, 16))
+    conv = convert_checkpoint(dict(state_dict=state, author='openmixup'))
+    assert conv.pretrain_backbone['type'] == 'SimMIMSwinTransformer'
+    assert any('A2MIMSwin' in n for n in conv.notes)
+    state['mask_token'] = torch.zeros(1, 1, 32)  # a token at stage 1
+    with pytest.raises(LayoutError, match='mask_layer=0'):
+        convert_checkpoint(dict(state_dict=state, author='openmixup'))

@@ -561,8 +561,21 @@ def finish_swin(backbone: Dict[str, Tensor], neck: Dict[str, Tensor],
                out_indices=tuple(outs))
     if patch != 4:
         cfg['patch_cfg'] = dict(kernel_size=patch, stride=patch)
+    if 'mask_token' in backbone and \
+            backbone['mask_token'].numel() != embed:
+        raise LayoutError(
+            f'A Swin mask token of {backbone["mask_token"].numel()} '
+            f'channels: only tokens on the patch embeddings ({embed}, '
+            f'mask_layer=0, as in the released models) are supported.')
     pretrain = _mask_tokens(backbone, (1, 1, embed), cfg, 'swin', method,
                             notes)
+    if pretrain is not None and method is None and source == 'openmixup' \
+            and 'mask_gamma' not in backbone:
+        notes.append('openmixup\'s A2MIM Swin adds its token (A2MIMSwin), '
+                     'its SimMIM Swin substitutes it (SimMIMSwinTransformer); '
+                     'a backbone-only checkpoint does not tell which: '
+                     'SimMIMSwinTransformer assumed, use A2MIMSwin for an '
+                     'A2MIM one.')
     channels = embed * 2**last
     return Conversion(
         state_dict=_prefixed(backbone, neck), source=source, family='swin',

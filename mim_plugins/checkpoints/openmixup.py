@@ -13,8 +13,8 @@ Swin).
   has mmcls's ConvNeXt names (mmpretrain's) with a ``(1, C, 1, 1)``
   ``mask_token`` and ``mask_gamma`` at the input of stage ``mask_layer``
   (A2MIM 3, SimMIM 0). Its Swin is mmcls's (mmpretrain's names); the A2MIM
-  Swin adds a ``(1, 1, C)`` token and a ``(C,)`` gamma to the patch
-  embeddings.
+  Swin adds a ``(1, 1, C)`` token (and, with ``mask_init``, a ``(C,)``
+  gamma) to the patch embeddings.
 - Backbone only (``tools/model_converters/extract_backbone_weights.py``):
   ``{'state_dict': {...}, 'author': 'openmixup'}``, the backbone's keys
   without the ``backbone.`` prefix.
