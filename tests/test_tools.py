@@ -117,3 +117,34 @@ def test_shell_tools_parse():
         proc = subprocess.run(['bash', '-n', osp.join(ROOT, 'tools', name)],
                               capture_output=True, text=True)
         assert proc.returncode == 0, (name, proc.stderr)
+
+
+def test_device_check_dry_run_on_the_cpu(tmp_path):
+    """tools/device_check.sh (the GPU checks) with TINY=1 on the CPU: every
+    step runs and reports (benchmark, two AMP runs falling back to fp32,
+    dist_train.sh with 2 processes); bf16 benchmarking is skipped."""
+    import json
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    out = tmp_path / 'check'
+    env = dict(os.environ, TINY='1', ITERS='2', STEPS='1', WARMUP='1',
+               ONLY='a2mim_vit-b simmim_vit-b', PORT=str(port),
+               CUDA_VISIBLE_DEVICES='', PYTHON=sys.executable,
+               OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools/device_check.sh'), str(out)],
+        cwd=str(tmp_path), env=env, capture_output=True, text=True,
+        timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = (out / 'summary.txt').read_text()
+    assert 'gpus 0' in summary
+    assert 'benchmark bf16: skipped (no CUDA)' in summary
+    bench = json.loads((out / 'bench_fp32.json').read_text())
+    assert [e['name'] for e in bench['entries']] == ['a2mim_vit-b',
+                                                     'simmim_vit-b']
+    for run in ('amp_fp16', 'amp_bf16', 'dist2'):
+        assert (out / run / 'iter_2.pth').exists(), run
+    lines = [ln for ln in summary.splitlines() if 'Iter(train) [2/2]' in ln]
+    assert len(lines) == 3 and all('loss:' in ln for ln in lines)
+    assert 'dist_train.sh 2 (CPU, gloo)' in summary

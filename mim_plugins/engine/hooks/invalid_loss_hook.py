@@ -27,7 +27,8 @@ class StopOnInvalidLossHook(Hook):
                          outputs=None) -> None:
         if not self.every_n_train_iters(runner, self.interval):
             return
-        value = float(outputs['loss'])
+        loss = outputs['loss']
+        value = float(loss.detach() if hasattr(loss, 'detach') else loss)
         if not math.isfinite(value):
             raise FloatingPointError(
                 f'The training loss is {value} at iteration {runner.iter + 1} '

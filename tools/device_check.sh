@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The GPU checks in one run, for a machine with CUDA (never in CI):
+#   tools/device_check.sh [OUT]        (OUT: default $OUT, else work_dirs/device_check)
+#
+#   1. tools/benchmark.py in fp32 and in bf16 (step times, FLOPs, MFU against
+#      mmpretrain's own algorithms)          -> OUT/bench_{fp32,bf16}.{json,txt}
+#   2. ITERS iterations of the A2MIM ViT-B pre-training recipe (full model,
+#      BATCH images per step) under AMP fp16 and under AMP bf16, on generated
+#      224-px images                          -> OUT/amp_{fp16,bf16}/
+#   3. the same job through tools/dist_train.sh with 2 processes (needs 2
+#      GPUs: mmengine puts rank i on cuda:i) -> OUT/dist2/
+#   OUT/summary.txt: the device, then one line per step with its last log line.
+#
+# TINY=1 runs the same steps with the tiny models on 64-px images: a dry run
+# of this script on a CPU (there AMP falls back to fp32 with a warning and
+# the bf16 benchmark is skipped). Environment: PYTHON (default python),
+# ITERS (30), BATCH (64; TINY: 8), STEPS and WARMUP (benchmark's defaults),
+# ONLY (benchmark entries, space-separated; default all).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="${1:-${OUT:-$ROOT/work_dirs/device_check}}"
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
+PY="${PYTHON:-python}"
+TINY="${TINY:-0}"
+ITERS="${ITERS:-30}"
+cd "$ROOT"
+
+log() { echo "[device_check] $*" | tee -a "$OUT/summary.txt"; }
+last_iter() { grep -h "Iter(train)" "$1"/*/*.log 2>/dev/null | tail -n 1 || true; }
+
+: > "$OUT/summary.txt"
+"$PY" -c "
+import platform, torch
+print('torch', torch.__version__, 'cuda', torch.version.cuda, 'python', platform.python_version())
+n = torch.cuda.device_count()
+print('gpus', n, *[torch.cuda.get_device_name(i) for i in range(n)])
+" | tee -a "$OUT/summary.txt"
+GPUS="$("$PY" -c 'import torch; print(torch.cuda.device_count())')"
+
+# 1. benchmark
+BENCH=()
+if [ "$TINY" = 1 ]; then BENCH=(--tiny --device cpu); fi
+if [ -n "${STEPS:-}" ]; then BENCH+=(--steps "$STEPS"); fi
+if [ -n "${WARMUP:-}" ]; then BENCH+=(--warmup "$WARMUP"); fi
+if [ -n "${ONLY:-}" ]; then read -r -a ENTRIES <<< "$ONLY"; BENCH+=(--only "${ENTRIES[@]}"); fi
+for precision in fp32 bf16; do
+    if [ "$GPUS" = 0 ] && [ "$precision" != fp32 ]; then
+        log "benchmark $precision: skipped (no CUDA)"
+        continue
+    fi
+    "$PY" tools/benchmark.py "${BENCH[@]}" --precision "$precision" \
+        --out "$OUT/bench_$precision.json" > "$OUT/bench_$precision.txt" 2>&1
+    log "benchmark $precision: $OUT/bench_$precision.json"
+done
+
+# 2. A2MIM pre-training under AMP fp16 and bf16
+if [ "$TINY" = 1 ]; then
+    RECIPE="configs/pretrain/a2mim/a2mim_vit-tiny_1xb16-20i_demo.py"
+    SIZE=64
+    BATCH="${BATCH:-8}"
+else
+    RECIPE="configs/pretrain/a2mim/a2mim_vit-base_8xb128-accu2-step-800e_in1k.py"
+    SIZE=224
+    BATCH="${BATCH:-64}"
+fi
+"$PY" -c "
+import sys
+from mim_plugins.datasets.synthetic import make_classification_folder
+make_classification_folder(sys.argv[1], num_train=64, num_val=4, size=int(sys.argv[2]))
+" "$OUT/data" "$SIZE"
+cat > "$OUT/a2mim_check.py" <<EOF
+# $RECIPE for $ITERS iterations at batch $BATCH on generated images
+_base_ = '$ROOT/$RECIPE'
+train_dataloader = dict(
+    batch_size=$BATCH,
+    num_workers=4,
+    persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        _delete_=True,
+        type='CustomDataset',
+        data_root='$OUT/data',
+        data_prefix='train',
+        with_label=False,
+        pipeline=_base_.train_pipeline))
+optim_wrapper = dict(accumulative_counts=1)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5)]
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=$ITERS)
+log_processor = dict(by_epoch=False)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=$(( ITERS < 5 ? ITERS : 5 ))),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=$ITERS))
+EOF
+for dtype in float16 bfloat16; do
+    name="amp_${dtype/float/fp}"
+    name="${name/bfp/bf}"
+    "$PY" tools/train.py "$OUT/a2mim_check.py" --work-dir "$OUT/$name" --amp \
+        --cfg-options optim_wrapper.dtype="$dtype" > "$OUT/$name.txt" 2>&1
+    log "A2MIM $(basename "$RECIPE") AMP $dtype: $(last_iter "$OUT/$name")"
+done
+
+# 3. two processes through dist_train.sh
+if [ "$GPUS" = 1 ]; then
+    log "dist_train.sh 2: skipped (1 GPU; mmengine puts rank i on cuda:i)"
+else
+    PORT="${PORT:-29517}" PYTHON="$PY" tools/dist_train.sh "$OUT/a2mim_check.py" 2 \
+        --work-dir "$OUT/dist2" --amp --cfg-options optim_wrapper.dtype=bfloat16 \
+        > "$OUT/dist2.txt" 2>&1
+    log "dist_train.sh 2 ($([ "$GPUS" = 0 ] && echo CPU, gloo || echo "$GPUS GPUs, nccl")): $(last_iter "$OUT/dist2")"
+fi
+log "done: $OUT"
