@@ -1,8 +1,8 @@
 """Continued pre-training from an imported full checkpoint.
 
 A tiny model is pre-trained a few iterations with the real Runner, its
-weights are written in a published layout (openmixup's A2MIM, microsoft/
-SimMIM's), imported with ``import_checkpoint`` and used as ``load_from`` of
+weights are written in a published layout (openmixup's A2MIM ViT and
+ConvNeXt, microsoft/SimMIM's), imported with ``import_checkpoint`` and used as ``load_from`` of
 the same pre-training config: the first reconstruction loss equals that of
 the source model on the same batch (the decoder came along), and is below the
 first loss from the imported backbone alone (a random decoder).
@@ -78,6 +78,7 @@ def to_microsoft_simmim(state):
 
 @pytest.mark.parametrize('name,to_source,layout', [
     ('a2mim_vit', to_openmixup_a2mim, 'openmixup'),
+    ('a2mim_convnext', to_openmixup_a2mim, 'openmixup'),
     ('simmim_vit', to_microsoft_simmim, 'simmim'),
 ])
 def test_continued_pretraining_resumes_the_loss(name, to_source, layout,
