@@ -1,5 +1,6 @@
 """The main job end to end, at a few iterations per stage."""
 import csv
+import glob
 import json
 import os.path as osp
 
@@ -236,3 +237,34 @@ def test_class_patterns_texture_the_fill_and_keep_the_labels(tmp_path):
     make_segmentation_folder(root, num_train=2, num_val=1, size=32,
                              pattern=40.)
     assert osp.exists(osp.join(root, '.complete-2-1-32-0-40.0'))
+
+
+def test_short_stages_in_one_process_keep_their_own_metrics(tmp_path,
+                                                            monkeypatch):
+    """Two stages of one config in one worker process, started within the
+    same second (mmengine names its logger, message hub and visualizer
+    after the config and that second): each still records its own metric
+    in its own work dir."""
+    import time as real_time
+    import types
+
+    import mmengine.runner.runner as mm_runner
+    from mim_plugins.reproduce import runner as demo_runner
+    from mim_plugins.reproduce.stage import run_stage
+
+    # every Runner of this test starts in "the same second"
+    frozen = types.SimpleNamespace(
+        **{k: getattr(real_time, k) for k in dir(real_time)
+           if not k.startswith('__')})
+    frozen.strftime = lambda fmt, t=None: '20261128_000000'
+    monkeypatch.setattr(mm_runner, 'time', frozen)
+    work = str(tmp_path)
+    runner = demo_runner.DemoRunner(work, scale='test', jobs=1)
+    demo.make_data(runner.data_root, 'test')
+    results = []
+    for name in ('cls-resnet-scratch-lr0-s0', 'cls-resnet-scratch-lr1-s0'):
+        results.append(run_stage(runner._prepare(runner.stages[name])))
+    for res in results:
+        assert res['metrics']['top-1'] is not None, res['name']
+        assert glob.glob(osp.join(work, res['name'], '*', 'vis_data',
+                                  'scalars.json')), res['name']
