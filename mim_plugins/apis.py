@@ -1,5 +1,6 @@
 """What the command-line tools and the reproduction share: building models
 and runners from configs, loading checkpoints, drawing reconstructions."""
+import itertools
 import os
 import os.path as osp
 from typing import List, Union
@@ -32,13 +33,28 @@ def load_pretrain_model(cfg: Union[str, Config], checkpoint: str,
     return model.to(device).eval()
 
 
+#: runners built by :func:`build_runner` in this process
+_RUNS = itertools.count()
+
+
 def build_runner(cfg: Config):
     """An mmengine Runner from a config, as mmpretrain's ``tools/train.py``
     builds it (``runner_type`` honoured). With ``compile=True`` it adds
     :class:`~mim_plugins.engine.PlainParamGroupsHook`: TorchDynamo cannot
-    trace the optimizer step over mmengine's ConfigDict param groups."""
+    trace the optimizer step over mmengine's ConfigDict param groups.
+
+    mmengine names a run's logger, message hub and visualizer (global
+    instances) after its config file and the second it starts, so a second
+    run of one config in one process, started within that second, would
+    share them and write its scalars into the first run's work dir. From
+    the second runner of a process on, a config without ``experiment_name``
+    gets ``<config>_run<n>``."""
     import mim_plugins  # noqa: F401  registers our modules
     from mmengine.runner import Runner
+    n = next(_RUNS)
+    if n and cfg.get('experiment_name') is None:
+        stem = osp.splitext(osp.basename(cfg.filename or 'config'))[0]
+        cfg.experiment_name = f'{stem}_run{n}'
     if cfg.get('compile') and not any(
             h.get('type') == 'PlainParamGroupsHook'
             for h in cfg.get('custom_hooks', [])):

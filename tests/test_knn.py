@@ -96,7 +96,7 @@ def _scalars(work_dir):
                          ids=['resnet', 'vit'])
 def test_hook_in_runner_matches_independent_knn(config, demo_data, tmp_path):
     from mmengine.config import Config
-    from mmengine.runner import Runner
+    from mim_plugins.apis import build_runner
     cfg = Config.fromfile(config)
     cfg.work_dir = str(tmp_path)
     cfg.train_dataloader.dataset.data_root = demo_data
@@ -106,7 +106,7 @@ def test_hook_in_runner_matches_independent_knn(config, demo_data, tmp_path):
     cfg.custom_hooks = [dict(type='KNNMonitorHook', data_root=demo_data,
                              interval=2, k=5, img_size=64, batch_size=5,
                              num_workers=0)]
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
     knn = [r for r in _scalars(tmp_path) if 'knn/top1' in r]
     assert [r['step'] for r in knn] == [0, 2, 4]

@@ -5,7 +5,6 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from conftest import TINY_CONFIGS, TINY_RESNET, TINY_VIT, load_tool
 train_tool = load_tool('train')
@@ -41,7 +40,7 @@ def test_train_save_and_resume_to_the_same_state(name, demo_data, tmp_path):
     saved = torch.load(ckpt2, map_location='cpu')  # safe (weights_only) load
     cfg2 = _cfg(config, demo_data, tmp_path / 'resumed', iters=4)
     cfg2.load_from, cfg2.resume = ckpt2, True
-    runner2 = Runner.from_cfg(cfg2)
+    runner2 = train_tool.build_runner(cfg2)
     runner2.load_or_resume()
     assert runner2.iter == 2
     for k, v in runner2.model.state_dict().items():
@@ -94,3 +93,38 @@ def test_non_finite_loss_stops_before_checkpointing(demo_data, tmp_path):
         runner.train()
     assert runner.iter < 2
     assert not glob.glob(osp.join(tmp_path, 'iter_*.pth'))
+
+
+def test_runs_of_one_config_in_one_second_keep_their_own_state(
+        demo_data, tmp_path, monkeypatch):
+    """mmengine names the logger, message hub and visualizer after the
+    config and the second the Runner starts; two runs built by
+    ``build_runner`` in that second still get their own, and each writes
+    its scalars into its own work dir."""
+    import json
+    import time as real_time
+    import types
+
+    import mmengine.runner.runner as mm_runner
+    frozen = types.SimpleNamespace(
+        **{k: getattr(real_time, k) for k in dir(real_time)
+           if not k.startswith('__')})
+    frozen.strftime = lambda fmt, t=None: '20261128_000000'
+    monkeypatch.setattr(mm_runner, 'time', frozen)
+    runners = []
+    for tag in ('a', 'b'):
+        runner = train_tool.build_runner(
+            _cfg(TINY_RESNET, demo_data, tmp_path / tag, iters=2))
+        runner.train()
+        runners.append(runner)
+    a, b = runners
+    assert a.message_hub is not b.message_hub
+    assert a.visualizer is not b.visualizer
+    for tag, runner in zip('ab', runners):
+        scalars = glob.glob(str(tmp_path / tag / '*' / 'vis_data' /
+                                'scalars.json'))
+        assert len(scalars) == 1, tag
+        with open(scalars[0]) as f:
+            steps = [json.loads(line)['step'] for line in f]
+        assert steps == [1, 2], (tag, steps)
+        assert len(runner.message_hub.get_scalar('train/loss').data[0]) == 2
