@@ -93,9 +93,9 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=$(( ITERS < 5 ? ITERS : 5 ))),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=$ITERS))
 EOF
-for dtype in float16 bfloat16; do
-    name="amp_${dtype/float/fp}"
-    name="${name/bfp/bf}"
+for run in fp16:float16 bf16:bfloat16; do
+    name="amp_${run%%:*}"
+    dtype="${run#*:}"
     "$PY" tools/train.py "$OUT/a2mim_check.py" --work-dir "$OUT/$name" --amp \
         --cfg-options optim_wrapper.dtype="$dtype" > "$OUT/$name.txt" 2>&1
     log "A2MIM $(basename "$RECIPE") AMP $dtype: $(last_iter "$OUT/$name")"

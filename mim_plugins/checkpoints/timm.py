@@ -12,6 +12,7 @@ timm's ConvNeXt (``stem.0/1``, ``stages.i.downsample.0/1``,
 mmpretrain's ``ConvNeXt``; its pooled output (``head.norm`` after global
 pooling) is ``ConvNeXt(gap_before_final_norm=True)``'s.
 """
+import functools
 import re
 from collections import OrderedDict
 from typing import Callable, Dict, Optional
@@ -183,6 +184,7 @@ CONVNEXT_NAMES = (
 )
 
 
+@functools.lru_cache(maxsize=None)
 def _template(name: str) -> 're.Pattern':
     parts = re.split(r'\{(\w)\}', name)
     rx = ''.join(re.escape(part) if i % 2 == 0 else

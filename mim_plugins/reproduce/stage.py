@@ -31,12 +31,6 @@ def run_stage(stage_dir: str) -> dict:
         spec = json.load(f)
     cfg = Config.fromfile(osp.join(stage_dir, 'config.py'))
     cfg.work_dir = stage_dir
-    # mmengine names the run's logger, message hub and visualizer (global
-    # instances) after the config file and the second the Runner starts:
-    # two short stages of one config in one worker process could share
-    # them, and the second would write its scalars into the first's work
-    # dir. The stage's name keeps them apart.
-    cfg.experiment_name = spec['name']
     if cfg.get('visualizer'):
         # mmdet/mmseg name theirs: a global instance that a later runner in
         # this process would reuse. Unnamed, each run gets its own.
