@@ -114,10 +114,12 @@ def frequency_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 def save_reconstruction_grid(result: dict, path: str,
                              title: Optional[str] = None,
-                             with_frequency: bool = True) -> str:
-    """Save a PNG grid: one row per image; original, masked input,
-    reconstruction, reconstruction pasted into the original and (optional)
-    the frequency-domain error."""
+                             with_frequency: bool = True,
+                             row_labels: Optional[Sequence[str]] = None,
+                             dpi: int = 100) -> str:
+    """Save a PNG grid: one row per image (labelled by ``row_labels``);
+    original, masked input, reconstruction, reconstruction pasted into the
+    original and (optional) the frequency-domain error."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -141,9 +143,11 @@ def save_reconstruction_grid(result: dict, path: str,
             ax.set_yticks([])
             if r == 0:
                 ax.set_title(name, fontsize=9)
+            if c == 0 and row_labels is not None:
+                ax.set_ylabel(row_labels[r], fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path

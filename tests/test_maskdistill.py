@@ -143,7 +143,7 @@ def test_block_mask_is_forty_percent():
         ROOT, 'configs/pretrain/maskdistill/'
         'maskdistill_vit-base-p16_8xb256-coslr-300e_in1k.py'))
     gen = [t for t in cfg.train_dataloader.dataset.pipeline
-           if t.type == 'FastBEiTMaskGenerator'][0]
+           if t.type == 'BEiTv2MaskGenerator'][0]
     mask = TRANSFORMS.build(gen)({})['mask']
     assert mask.shape == (14, 14) and mask.sum() == 75  # 38%, BEiT's "40%"
 

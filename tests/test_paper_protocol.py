@@ -34,7 +34,7 @@ _VIT_FT = dict(  # openmixup *_swin_ft_simmim_*: lr 2.5e-3 x 1024 / 256
 _RSB_A2 = dict(  # openmixup r*_rsb_a2_ft_sz224_8xb256_cos_fp16_ep300
     lr=5e-3, batch=2048, optimizer='Lamb', weight_decay=0.02, epochs=300,
     warmup=5, train_size=224, test_resize=236, test_crop=224,
-    rand_augment=7, mixup=(0.1, 1.0), amp=True, sampler='DefaultSampler')
+    rand_augment=7, mixup=(0.1, 1.0), amp=True, sampler='RepeatAugSampler')
 _RSB_A3 = dict(  # openmixup r50_rsb_a3_ft_sz160_4xb512_cos_fp16_ep100
     lr=8e-3, batch=2048, optimizer='Lamb', weight_decay=0.02, epochs=100,
     warmup=5, train_size=160, test_resize=236, test_crop=224,

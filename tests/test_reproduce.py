@@ -2,6 +2,7 @@
 import csv
 import glob
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -51,6 +52,20 @@ def test_every_stage_leaves_its_artefacts(demo_run):
         else:
             assert stage['lr'] in demo.LRS[(st.kind, st.backbone)]
             assert stage['seed'] == st.seed
+
+
+def test_demo_draws_its_table_and_a_reconstruction_grid_per_method(
+        demo_run):
+    """With --scale test the figures go to WORK_DIR/figures (the whole
+    demo writes them to docs/images for the README)."""
+    figures = osp.join(demo_run, 'figures')
+    assert sorted(os.listdir(figures)) == [
+        'demo_reconstruction_a2mim.png', 'demo_reconstruction_simmim.png',
+        'demo_results.png']
+    for name in os.listdir(figures):
+        assert _png_ok(osp.join(figures, name))
+    with Image.open(osp.join(figures, 'demo_reconstruction_a2mim.png')) as im:
+        assert im.size[1] > im.size[0] / 2  # two backbones x two images
 
 
 def test_seeds_after_the_search_use_its_best_lr(demo_run):

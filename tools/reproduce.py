@@ -22,12 +22,15 @@ checkpoint for the pre-training NAME (tools/model_converters/
 import_checkpoint.py) and starts its transfers from it instead.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 import time
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from mim_plugins.reproduce.figures import (  # noqa: E402
+    plot_demo_table, save_method_reconstructions)
 from mim_plugins.reproduce.full import run_paper  # noqa: E402
 from mim_plugins.reproduce.runner import (DemoRunner, demo_rows,  # noqa: E402
                                           write_outputs)
@@ -40,9 +43,19 @@ def run_demo(args) -> int:
     rows = demo_rows(runner, gpus=args.gpus)
     out = write_outputs(rows, args.work_dir,
                         'Benchmark: demo on generated data, and the paper')
+    figures = args.figures_dir or (
+        osp.join(ROOT, 'docs', 'images') if args.scale == 'demo'
+        and not args.only else osp.join(args.work_dir, 'figures'))
+    os.makedirs(figures, exist_ok=True)
+    plots = dict(table=plot_demo_table(
+        rows, osp.join(figures, 'demo_results.png')))
+    plots.update(save_method_reconstructions(
+        args.work_dir, done, osp.join(runner.data['cls'], 'val'), figures))
     print(open(out['markdown']).read())
     print(f'Finished in {(time.time() - t0) / 60:.1f} min. Written:')
     print(f'  table       {out["markdown"]}, {out["csv"]}')
+    for key, path in plots.items():
+        print(f'  figure      {key}: {path}')
     for name, result in done.items():
         if name.startswith('pretrain'):
             for key, path in result.get('pictures', {}).items():
@@ -71,6 +84,10 @@ def main(argv=None) -> int:
                         "(e.g. 'seg-vit-*'), with the stages they need")
     parser.add_argument('--jobs', type=int, default=None,
                         help='demo: stages at once (default: 2)')
+    parser.add_argument('--figures-dir', default=None,
+                        help='demo: where the table figure and the '
+                        'reconstruction grids go (default: docs/images for '
+                        'the whole demo, else WORK_DIR/figures)')
     parser.add_argument('--gpus', type=int, default=8)
     parser.add_argument('--launch', action='store_true',
                         help='paper: run the jobs, not only write them')

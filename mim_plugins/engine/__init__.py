@@ -1,4 +1,6 @@
 from .hooks import *  # noqa: F401,F403
 from .device import adapt_cfg_to_device  # noqa: F401
+from .ema import StepEMA  # noqa: F401
 from .pretrained_check import analyse_pretrained, check_pretrained  # noqa: F401
 from .optimizers import *  # noqa: F401,F403
+from .schedulers import *  # noqa: F401,F403

@@ -1,6 +1,8 @@
 # ImageNet-1k for masked image modeling at 224 px, the data of the official
 # SimMIM and A2MIM pre-training: RandomResizedCrop(224, 0.67-1.0), bilinear
-# (torchvision's default), + flip; 32-px blocks on 60% of the image, on the
+# (torchvision's default) + flip, resized by PIL as torchvision does on the
+# official PIL images (antialiased when it shrinks; OpenCV, mmpretrain's
+# default backend, is not); 32-px blocks on 60% of the image, on the
 # stride-16 grid of a ViT/16. A recipe on another grid or crop changes the
 # inherited pipeline: `train_pipeline = _base_.train_pipeline`, then
 # `train_pipeline[1]` (the crop) or `train_pipeline[3]` (the mask
@@ -15,7 +17,8 @@ train_pipeline = [
         type='RandomResizedCrop',
         scale=img_size,
         crop_ratio_range=(0.67, 1.0),
-        interpolation='bilinear'),
+        interpolation='bilinear',
+        backend='pillow'),
     dict(type='RandomFlip', prob=0.5),
     dict(
         type='BlockwiseMaskGenerator',

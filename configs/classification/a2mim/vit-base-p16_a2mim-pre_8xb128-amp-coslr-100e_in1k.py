@@ -12,10 +12,19 @@ model = dict(
 max_epochs = 100
 # the schedule of the ViT-S recipe (20 warm-up epochs, cosine to 1e-6)
 param_scheduler = _base_.param_scheduler
-param_scheduler[1].end = max_epochs  # CosineAnnealingLR
+param_scheduler[1].end = max_epochs  # the cosine
 train_cfg = dict(max_epochs=max_epochs)
+# evaluate an exponential moving average of the weights: openmixup's
+# EMAHook(momentum=0.99996, warmup='linear', warmup_iters=20 * 2503,
+# warmup_ratio=0.9, update_interval=2), once per optimizer step (every
+# iteration here: 8 x 128 without accumulation), the momentum warmed up
+# over 20 epochs (1252 iterations each at batch 1024)
 custom_hooks = [
-    # evaluate an exponential moving average of the weights
-    dict(type='EMAHook', momentum=4e-5, priority='ABOVE_NORMAL'),
+    dict(
+        type='EMAHook',
+        ema_type='StepEMA',
+        momentum=4e-5,
+        warmup_iters=20 * 1252,
+        priority='ABOVE_NORMAL'),
     dict(type='PretrainedCheckHook', allow_missing=[r'^ln2\.']),
 ]

@@ -17,9 +17,18 @@ optim_wrapper = dict(accumulative_counts=2)
 max_epochs = 150
 # the schedule of the ViT-S recipe (20 warm-up epochs, cosine to 1e-6)
 param_scheduler = _base_.param_scheduler
-param_scheduler[1].end = max_epochs  # CosineAnnealingLR
+param_scheduler[1].end = max_epochs  # the cosine
 train_cfg = dict(max_epochs=max_epochs)
+# openmixup's EMAHook(momentum=0.99996, warmup='linear', warmup_iters=20 *
+# 2503, warmup_ratio=0.9, update_interval=2): once per optimizer step (every
+# 2 data iterations of 8 x 64), the momentum warmed up over 20 epochs
 custom_hooks = [
-    dict(type='EMAHook', momentum=4e-5, priority='ABOVE_NORMAL'),
+    dict(
+        type='EMAHook',
+        ema_type='StepEMA',
+        momentum=4e-5,
+        interval=2,
+        warmup_iters=20 * 2503,
+        priority='ABOVE_NORMAL'),
     dict(type='PretrainedCheckHook', allow_missing=[r'^ln2\.']),
 ]

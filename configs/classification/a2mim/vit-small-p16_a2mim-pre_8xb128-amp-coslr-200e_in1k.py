@@ -41,11 +41,15 @@ optim_wrapper = dict(
 
 max_epochs = 200
 warmup_epochs = 20
+# openmixup's StepFixCosineAnnealing (by_epoch=False): the cosine starts
+# after the warm-up; during it the ramp (from 0 there, 1e-6 here) multiplies
+# the cosine at the negative phase
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0,
          end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, eta_min=1e-6, convert_to_iter_based=True),
+    dict(type='CosineAnnealingFactorLR', by_epoch=True, begin=0,
+         end=max_epochs, phase_offset=-warmup_epochs, eta_min=1e-6,
+         convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs)
 custom_hooks = [

@@ -1,4 +1,4 @@
-# ImageNet fine-tuning of a SimMIM ResNet-50, RSB A3 + EMA, as for A2MIM.
+# ImageNet fine-tuning of a SimMIM ResNet-50 with RSB A3, as for A2MIM.
 _base_ = '../a2mim/resnet50_a2mim-pre_8xb256-rsb-a3-100e_in1k.py'
 
 pretrained = '{{$PRETRAINED:work_dirs/simmim_resnet50_8xb256-amp-coslr-300e_in1k/epoch_300.pth}}'  # noqa

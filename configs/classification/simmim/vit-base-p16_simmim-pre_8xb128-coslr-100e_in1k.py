@@ -18,10 +18,16 @@ model = dict(
 optim_wrapper = dict(optimizer=dict(lr=2.5e-3))  # AMP, as officially
 max_epochs = 100
 warmup_epochs = 20
+# timm's CosineLRScheduler (microsoft/SimMIM lr_scheduler.py): a linear ramp
+# from 5e-7 to 2.5e-3 over 20 epochs, then the cosine of the *whole* 100
+# epochs (to 5e-7), entered at its phase at epoch 20
 param_scheduler = [
     dict(type='LinearLR', start_factor=5e-7 / 2.5e-3, by_epoch=True,
          begin=0, end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, eta_min=5e-7, convert_to_iter_based=True),
+    dict(type='CosineAnnealingFactorLR', by_epoch=True, begin=warmup_epochs,
+         end=max_epochs, phase_offset=warmup_epochs, eta_min=5e-7,
+         convert_to_iter_based=True),
 ]
+# the official loader drops the last partial batch (data/data_finetune.py)
+train_dataloader = dict(drop_last=True)
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs)

@@ -12,5 +12,5 @@ model = dict(backbone=dict(init_cfg=dict(checkpoint=pretrained)))
 max_epochs = 100
 # the schedule of the ViT-S recipe (20 warm-up epochs, cosine to 1e-6)
 param_scheduler = _base_.param_scheduler
-param_scheduler[1].end = max_epochs  # CosineAnnealingLR
+param_scheduler[1].end = max_epochs  # the cosine
 train_cfg = dict(max_epochs=max_epochs)

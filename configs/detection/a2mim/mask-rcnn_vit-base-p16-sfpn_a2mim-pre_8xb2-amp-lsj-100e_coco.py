@@ -15,7 +15,8 @@ custom_imports = dict(
 
 pretrained = '{{$PRETRAINED:work_dirs/a2mim_vit-base_8xb128-accu2-step-800e_in1k/epoch_800.pth}}'  # noqa
 image_size = (1024, 1024)
-norm_cfg = dict(type='mmpretrain.LN2d', requires_grad=True)
+# ViTDet's LayerNorm (eps 1e-6)
+norm_cfg = dict(type='mmpretrain.LN2d', eps=1e-6, requires_grad=True)
 batch_augments = [
     dict(type='BatchFixedSizePad', size=image_size, pad_mask=True)
 ]

@@ -10,7 +10,7 @@ train_pipeline = [
         type='RandomResizedCrop',
         scale=img_size,
         crop_ratio_range=(0.8, 1.0),
-        interpolation='bicubic'),
+        interpolation='bicubic', backend='pillow'),
     dict(type='RandomFlip', prob=0.5),
     dict(
         type='BlockwiseMaskGenerator',

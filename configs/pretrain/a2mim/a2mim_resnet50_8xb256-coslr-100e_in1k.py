@@ -28,7 +28,9 @@ model = dict(
         mask_token='learnable',
         mask_init=1e-6,
         replace=False),
-    neck=dict(type='SimMIMLinearDecoder', in_channels=2048, encoder_stride=32),
+    # the linear decoder initialised as openmixup's NonLinearMIMNeck:
+    # trunc-normal(0.02) conv weight, zero bias
+    neck=dict(type='MIMLinearDecoder', in_channels=2048, encoder_stride=32),
     head=dict(
         type='A2MIMHead',
         loss=dict(
@@ -60,6 +62,9 @@ optim_wrapper = dict(
 
 max_epochs = 100
 warmup_epochs = 10
+# openmixup's StepFixCosineAnnealing: the cosine starts after the warm-up;
+# during the warm-up the ramp multiplies the cosine at the negative phase
+# (openmixup/core/hooks/lr_scheduler.py; its ramp starts at 0, ours at 1e-6)
 param_scheduler = [
     dict(
         type='LinearLR',
@@ -69,11 +74,12 @@ param_scheduler = [
         end=warmup_epochs,
         convert_to_iter_based=True),
     dict(
-        type='CosineAnnealingLR',
+        type='CosineAnnealingFactorLR',
         T_max=max_epochs - warmup_epochs,
+        phase_offset=-warmup_epochs,
         eta_min=1e-5,
         by_epoch=True,
-        begin=warmup_epochs,
+        begin=0,
         end=max_epochs,
         convert_to_iter_based=True),
 ]

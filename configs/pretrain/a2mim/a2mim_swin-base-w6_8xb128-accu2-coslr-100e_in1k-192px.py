@@ -42,7 +42,8 @@ model = dict(
             dict(type='TruncNormal', layer='Linear', std=0.02, bias=0.),
             dict(type='Constant', layer='LayerNorm', val=1., bias=0.),
         ]),
-    neck=dict(type='SimMIMLinearDecoder', in_channels=1024, encoder_stride=32),
+    # openmixup's NonLinearMIMNeck.init_weights: trunc-normal(0.02), bias 0
+    neck=dict(type='MIMLinearDecoder', in_channels=1024, encoder_stride=32),
     head=dict(
         type='A2MIMHead',
         loss=dict(
@@ -79,12 +80,14 @@ param_scheduler = [
         begin=0,
         end=warmup_epochs,
         convert_to_iter_based=True),
+    # mmcv's CosineAnnealing (by_epoch=False): one cosine over the whole
+    # run, per iteration, multiplied by the warm-up ramp during the warm-up
     dict(
-        type='CosineAnnealingLR',
-        T_max=max_epochs - warmup_epochs,
+        type='CosineAnnealingFactorLR',
+        T_max=max_epochs,
         eta_min=4e-5,
         by_epoch=True,
-        begin=warmup_epochs,
+        begin=0,
         end=max_epochs,
         convert_to_iter_based=True),
 ]

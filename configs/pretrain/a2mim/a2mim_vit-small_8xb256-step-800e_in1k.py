@@ -31,7 +31,8 @@ model = dict(
         mask_layer=0,
         mask_token='learnable',
         replace=False),
-    neck=dict(type='SimMIMLinearDecoder', in_channels=768, encoder_stride=16),
+    # openmixup's NonLinearMIMNeck.init_weights: trunc-normal(0.02), bias 0
+    neck=dict(type='MIMLinearDecoder', in_channels=768, encoder_stride=16),
     head=dict(
         type='A2MIMHead',
         loss=dict(
@@ -58,3 +59,9 @@ optim_wrapper = dict(
             'v_bias': dict(decay_mult=0.),
             'relative_position_bias_table': dict(decay_mult=0.),
         }))
+
+# the warm-up of openmixup's lr_config: warmup_ratio=5e-7 * 2048 / 512 is a
+# ratio of the lr in mmcv (the ramp starts at 2e-6 x 4e-4), not microsoft's
+# absolute 2e-6 that the shared schedule starts from
+param_scheduler = _base_.param_scheduler
+param_scheduler[0].start_factor = 2e-6

@@ -11,7 +11,8 @@ train_pipeline = [
         type='RandomResizedCrop',
         scale=img_size,
         crop_ratio_range=(0.67, 1.0),
-        interpolation='bicubic'),
+        interpolation='bicubic',
+        backend='pillow'),
     dict(type='RandomFlip', prob=0.5),
     dict(
         type='BlockwiseMaskGenerator',

@@ -27,17 +27,19 @@ train_pipeline = [
     dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4,
          hue=0.),
     dict(type='RandomFlip', prob=0.5),
+    # BEiT v2's crop on PIL images: PIL's antialiased bicubic resize
     dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.2, 1.0),
-         interpolation='bicubic'),
+         interpolation='bicubic', backend='pillow'),
     dict(
-        type='FastBEiTMaskGenerator',
+        type='BEiTv2MaskGenerator',
         input_size=(grid, grid),
         num_masking_patches=75,
         max_num_patches=75,
         min_num_patches=16),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+# BEiT v2's loader drops the last partial batch
+train_dataloader = dict(drop_last=True, dataset=dict(pipeline=train_pipeline))
 
 model = dict(
     type='MaskDistill',

@@ -11,8 +11,8 @@ train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomResizedCrop', scale=img_size, crop_ratio_range=(0.2, 1.0),
-         interpolation='bicubic'),
-    dict(type='FastBEiTMaskGenerator', input_size=(grid, grid),
+         interpolation='bicubic', backend='pillow'),
+    dict(type='BEiTv2MaskGenerator', input_size=(grid, grid),
          num_masking_patches=26, max_num_patches=26, min_num_patches=4),
     dict(type='PackInputs'),
 ]

@@ -7,7 +7,8 @@ img_size = 64
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=img_size,
-         crop_ratio_range=(0.67, 1.0), interpolation='bicubic'),
+         crop_ratio_range=(0.67, 1.0), interpolation='bicubic',
+         backend='pillow'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='BlockwiseMaskGenerator', input_size=img_size,
          mask_patch_size=16, model_patch_size=4, mask_ratio=0.6),

@@ -25,7 +25,8 @@ model = dict(
         norm_cfg=dict(type='SyncBN'),
         mask_layer=0,
         mask_token='learnable'),
-    neck=dict(type='SimMIMLinearDecoder', in_channels=2048, encoder_stride=32),
+    # openmixup's SimMIMNeck.init_weights: trunc-normal(0.02), bias 0
+    neck=dict(type='MIMLinearDecoder', in_channels=2048, encoder_stride=32),
     head=dict(
         type='SimMIMHead',
         patch_size=4,
@@ -39,6 +40,9 @@ optim_wrapper = dict(
 
 max_epochs = 300
 warmup_epochs = 10
+# openmixup's StepFixCosineAnnealing: the cosine starts after the warm-up;
+# during the warm-up the ramp multiplies the cosine at the negative phase
+# (openmixup/core/hooks/lr_scheduler.py; its ramp starts at 0, ours at 1e-6)
 param_scheduler = [
     dict(
         type='LinearLR',
@@ -48,11 +52,12 @@ param_scheduler = [
         end=warmup_epochs,
         convert_to_iter_based=True),
     dict(
-        type='CosineAnnealingLR',
+        type='CosineAnnealingFactorLR',
         T_max=max_epochs - warmup_epochs,
+        phase_offset=-warmup_epochs,
         eta_min=1e-5,
         by_epoch=True,
-        begin=warmup_epochs,
+        begin=0,
         end=max_epochs,
         convert_to_iter_based=True),
 ]

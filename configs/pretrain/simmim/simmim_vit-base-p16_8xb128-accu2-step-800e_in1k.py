@@ -17,7 +17,8 @@ _base_ = [
 custom_imports = dict(imports=['mim_plugins'], allow_failed_imports=False)
 
 patch_size = 16
-train_dataloader = dict(batch_size=128)
+# the official loader drops the last partial batch (data/data_simmim.py)
+train_dataloader = dict(batch_size=128, drop_last=True)
 
 model = dict(
     type='SimMIM',

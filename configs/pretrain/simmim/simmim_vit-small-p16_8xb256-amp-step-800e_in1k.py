@@ -14,8 +14,16 @@ model = dict(
         arch='small',
         use_abs_pos_emb=True,
         use_rel_pos_bias=True,
-        use_shared_rel_pos_bias=False))
-train_dataloader = dict(batch_size=256)
+        use_shared_rel_pos_bias=False,
+        init_style='openmixup'),  # openmixup's ViT, not microsoft's
+    # openmixup's SimMIMNeck.init_weights: trunc-normal(0.02), bias 0
+    neck=dict(type='MIMLinearDecoder'))
+train_dataloader = dict(batch_size=256, drop_last=False)  # openmixup's
+# the warm-up of openmixup's lr_config: warmup_ratio=5e-7 * 2048 / 512 is a
+# ratio of the lr in mmcv (the ramp starts at 2e-6 x 4e-4), not microsoft's
+# absolute 2e-6
+param_scheduler = _base_.param_scheduler
+param_scheduler[0].start_factor = 2e-6
 optim_wrapper = dict(
     accumulative_counts=1,
     paramwise_cfg=dict(custom_keys={'pos_embed': dict(decay_mult=0.)}))

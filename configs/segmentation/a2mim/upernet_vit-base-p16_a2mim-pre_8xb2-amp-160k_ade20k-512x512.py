@@ -79,22 +79,22 @@ optim_wrapper = dict(
     type='AmpOptimWrapper',
     optimizer=dict(
         type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
+    # the groups of mmseg's LayerDecayOptimizerConstructor, which the
+    # official config names: no weight decay on every 1-D parameter (norms of
+    # the backbone, and the SyncBN weights and biases of the neck and heads,
+    # layer scales, q/v biases) and on biases; its `name in ('pos_embed',
+    # 'cls_token')` never matches the prefixed names, so the position
+    # embedding, cls token and relative position tables are decayed.
+    # Neck and heads at the full lr.
     constructor='BackboneLayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(
-        layer_decay_rate=0.65,
-        custom_keys={
-            '.ln': dict(decay_mult=0.0),
-            '.bias': dict(decay_mult=0.0),
-            'q_bias': dict(decay_mult=0.0),
-            'v_bias': dict(decay_mult=0.0),
-            '.cls_token': dict(decay_mult=0.0),
-            '.pos_embed': dict(decay_mult=0.0),
-            '.gamma': dict(decay_mult=0.0),
-        }))
+        layer_decay_rate=0.65, flat_decay_mult=0.0, bias_decay_mult=0.0))
+# mmcv's poly schedule (lr_config policy='poly', by_epoch=False) spans all
+# 160k iterations; its linear warm-up multiplies it by a ramp from 1e-6
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
          end=1500),
-    dict(type='PolyLR', power=1.0, begin=1500, end=160000, eta_min=0.0,
+    dict(type='PolyLR', power=1.0, begin=0, end=160000, eta_min=0.0,
          by_epoch=False),
 ]
 train_dataloader = dict(batch_size=2)

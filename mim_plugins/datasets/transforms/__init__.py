@@ -1,3 +1,5 @@
-from .mask_generators import BlockwiseMaskGenerator, FastBEiTMaskGenerator
+from .mask_generators import (BEiTv2MaskGenerator, BlockwiseMaskGenerator,
+                              FastBEiTMaskGenerator)
 
-__all__ = ['BlockwiseMaskGenerator', 'FastBEiTMaskGenerator']
+__all__ = ['BEiTv2MaskGenerator', 'BlockwiseMaskGenerator',
+           'FastBEiTMaskGenerator']

@@ -116,6 +116,14 @@ class FastBEiTMaskGenerator(BEiTMaskGenerator):
     #: an error instead of the parent's endless loop after this many
     #: attempts in a row that mask nothing (an unsatisfiable setting)
     max_failed_attempts = 1_000_000
+    #: corners drawn in [0, height - h] (BEiT's and BEiT v2's
+    #: ``random.randint``) instead of mmpretrain's [0, height - h)
+    corners_inclusive = False
+    #: if set, stop drawing blocks after this many attempts in a row that
+    #: mask nothing, and mask the patches still missing uniformly at random
+    #: among the unmasked ones (BEiT v2's ``MaskingGenerator.__call__``);
+    #: None: draw until the count is reached (mmpretrain)
+    attempts_per_round: Optional[int] = None
 
     def __init__(self,
                  input_size: Union[int, Sequence[int]],
@@ -145,9 +153,10 @@ class FastBEiTMaskGenerator(BEiTMaskGenerator):
                 f'{name}: input_size={input_size} is too small; blocks must '
                 f'be smaller than the grid, so it needs at least 2x2 patches.')
         num_patches = height * width
-        # corners are drawn in [0, height - h), so blocks never reach the
-        # last row or column
-        reachable = (height - 1) * (width - 1)
+        # with corners drawn in [0, height - h), blocks never reach the last
+        # row or column
+        reachable = num_patches if self.corners_inclusive else (
+            height - 1) * (width - 1)
         if not is_int(num_masking_patches) or num_masking_patches < 1:
             raise ValueError(
                 f'{name}: num_masking_patches={num_masking_patches!r} must be '
@@ -222,6 +231,8 @@ class FastBEiTMaskGenerator(BEiTMaskGenerator):
         mask = np.zeros((height, width), dtype=int)
         bits = 0  # the mask as a bit field
         remaining = self.num_masking_patches
+        incl = int(self.corners_inclusive)
+        per_round = self.attempts_per_round
         draw = self.first_draw
         u = self._draw_uniforms(draw)
         k, end = 0, len(u)
@@ -230,7 +241,10 @@ class FastBEiTMaskGenerator(BEiTMaskGenerator):
         while remaining:
             max_mask = remaining if remaining < max_area else max_area
             span = max_mask - min_area  # np.random.uniform's (high - low)
+            kept = False
             while True:
+                if per_round and failed + (k - start) // 4 == per_round:
+                    break  # a whole round masked nothing
                 if k == end:
                     failed += (end - start) // 4
                     if failed >= self.max_failed_attempts:
@@ -248,17 +262,48 @@ class FastBEiTMaskGenerator(BEiTMaskGenerator):
                 h = round(sqrt(target_area * aspect_ratio))
                 w = round(sqrt(target_area / aspect_ratio))
                 if w < width and h < height:
-                    top = int(u[k + 2] * (height - h))
-                    left = int(u[k + 3] * (width - w))
+                    top = int(u[k + 2] * (height - h + incl))
+                    left = int(u[k + 3] * (width - w + incl))
                     block = (row_bits[w] << left) * repeat[h] << (top * width)
                     new = h * w - (bits & block).bit_count()
                     if 0 < new <= max_mask:
                         k += 4
+                        kept = True
                         break
                 k += 4
+            if not kept:
+                # BEiT v2: the rest uniformly among the unmasked patches
+                free = np.flatnonzero(mask == 0)
+                mask.flat[np.random.choice(free, remaining,
+                                           replace=False)] = 1
+                break
             bits |= block
             mask[top:top + h, left:left + w] = 1
             remaining -= new
             failed, start = 0, k
         results['mask'] = mask
         return results
+
+
+@TRANSFORMS.register_module()
+class BEiTv2MaskGenerator(FastBEiTMaskGenerator):
+    """BEiT v2's block-wise masking (microsoft/unilm
+    ``beit2/masking_generator.py``), MaskDistill's masking.
+
+    The sampler of :class:`FastBEiTMaskGenerator` with BEiT v2's two
+    differences from mmpretrain's ``BEiTMaskGenerator``:
+
+    - block corners are drawn with the inclusive ``random.randint(0,
+      height - h)``, so blocks reach the last row and column (mmpretrain's
+      exclusive ``np.random.randint`` never masks them);
+    - blocks are drawn in rounds of 10 attempts; when a whole round masks
+      nothing, drawing stops and the patches still missing are masked
+      uniformly at random among the unmasked ones, so every mask has exactly
+      ``num_masking_patches`` ones.
+
+    Same arguments as :class:`FastBEiTMaskGenerator`; numpy's global RNG
+    instead of Python's ``random`` (the same distribution).
+    """
+
+    corners_inclusive = True
+    attempts_per_round = 10

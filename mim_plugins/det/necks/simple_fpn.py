@@ -16,8 +16,12 @@ class SimpleFPN(BaseModule):
     Detection" (ECCV 2022): strides 4, 8, 16 and 32 made from the last
     stride-16 feature map by two / one stride-2 deconvolutions, identity and
     a 2x2 max-pool; then a 1x1 and a 3x3 convolution with normalisation per
-    level, and ``num_outs - 4`` extra levels by stride-2 subsampling (for the
-    RPN). Takes the backbone's outputs and uses the last one.
+    level (no activation, as detectron2's ``SimpleFeaturePyramid`` and
+    mmdet's ``projects/ViTDet`` ``SimpleFPN``), and ``num_outs - 4`` extra
+    levels by stride-2 subsampling (for the RPN). Takes the backbone's
+    outputs and uses the last one. The convolutions start as mmcv's
+    ``ConvModule`` (Kaiming) and the deconvolutions with PyTorch's default,
+    as mmdet's ViTDet.
 
     Args:
         backbone_channel (int): Width of the ViT. Defaults to 768.
@@ -49,11 +53,11 @@ class SimpleFPN(BaseModule):
         self.fpn3 = nn.Identity()
         self.fpn4 = nn.MaxPool2d(2, 2)
         self.lateral_convs = nn.ModuleList(
-            ConvModule(ch, out_channels, 1, norm_cfg=norm_cfg,
-                       inplace=False) for ch in in_channels)
+            ConvModule(ch, out_channels, 1, norm_cfg=norm_cfg, act_cfg=None)
+            for ch in in_channels)
         self.fpn_convs = nn.ModuleList(
             ConvModule(out_channels, out_channels, 3, padding=1,
-                       norm_cfg=norm_cfg, inplace=False)
+                       norm_cfg=norm_cfg, act_cfg=None)
             for _ in in_channels)
 
     def forward(self, inputs: Tuple[torch.Tensor]) -> Tuple[torch.Tensor]:

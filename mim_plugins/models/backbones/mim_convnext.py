@@ -5,7 +5,7 @@ import torch
 
 from mmpretrain.models.backbones import ConvNeXt
 from mmpretrain.registry import MODELS
-from ..utils import check_mask_grid
+from ..utils import check_mask_grid, is_pretrained_init, zero_
 from .mask_token import MaskTokenMixin
 
 
@@ -63,6 +63,19 @@ class MIMConvNeXt(MaskTokenMixin, ConvNeXt):
         self.mask_layer = mask_layer
         self._init_mask_token((1, self.channels[mask_layer], 1, 1),
                               mask_token, mask_init, replace)
+
+    def init_weights(self) -> None:
+        """mmpretrain's ConvNeXt initialisation (the ``init_cfg`` that
+        openmixup's ConvNeXt has too: trunc-normal(0.02) convs and linears
+        with zero bias, LayerNorms 1/0); the mask token starts at **zero**,
+        as openmixup's ``MIMConvNeXt.init_weights`` leaves it: it passes the
+        token itself to mmcv's ``trunc_normal_init``, which only draws a
+        module's ``.weight`` (a Parameter has none), so the token keeps its
+        ``torch.zeros`` (openmixup ``backbones/convnext.py`` lines 531 and
+        538-546)."""
+        super().init_weights()
+        if not is_pretrained_init(self.init_cfg):
+            zero_([self.mask_token])
 
     def forward(self,
                 x: torch.Tensor,

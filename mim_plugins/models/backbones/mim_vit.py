@@ -6,11 +6,17 @@ import torch
 import torch.nn as nn
 from torch.utils.checkpoint import checkpoint
 
+from mmengine.model.weight_init import trunc_normal_
+
 from mmpretrain.models.backbones import BEiTViT
 from mmpretrain.registry import MODELS
-from ..utils import check_mask_grid
+from ..utils import (check_mask_grid, is_pretrained_init,
+                     rescale_residual_branches_, reset_layer_norms_,
+                     trunc_normal_weights_, zero_)
 from .mask_token import MaskTokenMixin
 from .sdpa_attention import SDPABEiTAttention
+
+INIT_STYLES = ('openmixup', 'beit', None)
 
 
 @MODELS.register_module()
@@ -51,6 +57,26 @@ class MIMViT(MaskTokenMixin, BEiTViT):
             checkpointing (``torch.utils.checkpoint``, non-reentrant) when
             training with gradients: less memory, one more forward of each
             layer in the backward pass. Defaults to False.
+        init_style (str, optional): Whose initialisation ``init_weights``
+            follows (nothing is drawn when ``init_cfg`` loads a checkpoint):
+
+            - ``'openmixup'``: openmixup's ``SimMIMViT`` on its
+              ``VisionTransformer`` (A2MIM, openmixup's SimMIM ViT-S/L):
+              every Linear weight trunc-normal(0.02) cut at +-2 with zero
+              bias, LayerNorms 1/0, position embedding and cls token
+              trunc-normal(0.02), relative position tables and q/v biases
+              zero, patch embedding PyTorch's default, mask token
+              trunc-normal(0.02).
+            - ``'beit'``: BEiT's ``_init_weights`` + ``fix_init_weight``, as
+              microsoft/SimMIM's ViT and BEiT v2 (MaskDistill's base):
+              Linear and patch-embedding weights, cls token, position
+              embedding and mask token trunc-normal(0.02) cut at +-0.02,
+              zero biases, LayerNorms 1/0, zero relative position tables,
+              and each layer's ``attn.proj`` and ``ffn`` output weights
+              divided by ``sqrt(2 * layer_id)``.
+            - ``None``: mmpretrain's ``BEiTViT`` initialisation.
+
+            Defaults to 'openmixup'.
         **kwargs: Other arguments of mmpretrain's ``BEiTViT``.
 
     Downstream backbone: ``mmpretrain.BEiTViT`` (same keys; a shared relative
@@ -69,7 +95,13 @@ class MIMViT(MaskTokenMixin, BEiTViT):
                  drop_path_rate: float = 0.1,
                  use_sdpa: bool = True,
                  with_cp: bool = False,
+                 init_style: Optional[str] = 'openmixup',
                  **kwargs) -> None:
+        if init_style not in INIT_STYLES:
+            raise ValueError(
+                f'{type(self).__name__}: init_style={init_style!r} is not one '
+                f'of {INIT_STYLES}.')
+        self.init_style = init_style
         super().__init__(
             out_type=out_type,
             final_norm=final_norm,
@@ -97,6 +129,37 @@ class MIMViT(MaskTokenMixin, BEiTViT):
             for layer in self.layers:
                 SDPABEiTAttention.convert(layer.attn)
         self.with_cp = with_cp
+
+    def init_weights(self) -> None:
+        """mmpretrain's initialisation, then the official one of
+        ``init_style`` (skipped when ``init_cfg`` loads a checkpoint)."""
+        super().init_weights()
+        if self.init_style is None or is_pretrained_init(self.init_cfg):
+            return
+        # openmixup: vision_transformer.py VisionTransformer.init_weights
+        # (its Linear loop runs after the layers' xavier FFN init, so every
+        # Linear ends trunc-normal); BEiT: modeling_pretrain.py
+        # _init_weights (Linear and Conv2d) + fix_init_weight
+        beit = self.init_style == 'beit'
+        cutoff = .02 if beit else None
+        trunc_normal_weights_(
+            self, std=.02, cutoff=cutoff,
+            types=(nn.Linear, nn.Conv2d) if beit else (nn.Linear, ))
+        reset_layer_norms_(self)
+        tokens = [self.cls_token, self.pos_embed]
+        if self.mask_mode != 'zero':  # openmixup mim_vit.py SimMIMViT
+            tokens.append(self.mask_token)
+        for token in tokens:
+            if token is not None:
+                trunc_normal_(token, std=.02, a=-(cutoff or 2.),
+                              b=cutoff or 2.)
+        # relative position tables are created as zeros and never drawn;
+        # q/v biases are zero
+        zero_(p for name, p in self.named_parameters()
+              if name.endswith(('relative_position_bias_table', 'q_bias',
+                                'v_bias')))
+        if beit:
+            rescale_residual_branches_(self.layers)
 
     def _forward_layer(self, layer: nn.Module, x: torch.Tensor,
                        rel_pos_bias: Optional[torch.Tensor]) -> torch.Tensor:
@@ -161,19 +224,24 @@ class A2MIMViT(MIMViT):
 class SimMIMViT(MIMViT):
     """SimMIM ViT (official recipe): the mask token *replaces* the masked
     patch embeddings; no absolute position embedding, one relative position
-    bias shared by all layers, layer scale 0.1. See :class:`MIMViT`."""
+    bias shared by all layers, layer scale 0.1; initialised as
+    microsoft/SimMIM's ViT (``init_style='beit'``). See :class:`MIMViT`."""
 
     def __init__(self, replace: bool = True, use_abs_pos_emb: bool = False,
                  use_rel_pos_bias: bool = False,
-                 use_shared_rel_pos_bias: bool = True, **kwargs):
+                 use_shared_rel_pos_bias: bool = True,
+                 init_style: Optional[str] = 'beit', **kwargs):
         super().__init__(
             replace=replace, use_abs_pos_emb=use_abs_pos_emb,
             use_rel_pos_bias=use_rel_pos_bias,
-            use_shared_rel_pos_bias=use_shared_rel_pos_bias, **kwargs)
+            use_shared_rel_pos_bias=use_shared_rel_pos_bias,
+            init_style=init_style, **kwargs)
 
 
 @MODELS.register_module()
 class MaskDistillViT(SimMIMViT):
     """MaskDistill student: dense encoding (the mask token replaces the
     masked patches, all tokens are encoded), a shared relative position
-    bias and layer scale 0.1, as in the paper (BEiT-style student)."""
+    bias and layer scale 0.1, as in the paper (BEiT-style student),
+    initialised as BEiT v2's ``VisionTransformerForMaskedImageModeling``
+    (``init_style='beit'``)."""

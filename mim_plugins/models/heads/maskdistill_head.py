@@ -26,6 +26,9 @@ class MaskDistillHead(BaseModule):
         target_norm (bool): Normalise the targets. Defaults to True.
         eps (float): LayerNorm eps of the target. Defaults to 1e-6.
         loss_weight (float): Defaults to 1.0.
+        init_cfg (dict, optional): Defaults to BEiT v2's head init
+            (``modeling_pretrain.py`` ``_init_weights``): trunc-normal(0.02)
+            cut at +-0.02, zero bias.
     """
 
     def __init__(self,
@@ -36,7 +39,8 @@ class MaskDistillHead(BaseModule):
                  eps: float = 1e-6,
                  loss_weight: float = 1.0,
                  init_cfg: Optional[dict] = dict(
-                     type='TruncNormal', layer='Linear', std=0.02, bias=0)
+                     type='TruncNormal', layer='Linear', std=0.02, a=-0.02,
+                     b=0.02, bias=0.)
                  ) -> None:
         super().__init__(init_cfg)
         self.fc = nn.Linear(in_channels, out_channels)

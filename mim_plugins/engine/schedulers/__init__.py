@@ -1,0 +1,3 @@
+from .cosine_factor import CosineAnnealingFactorLR
+
+__all__ = ['CosineAnnealingFactorLR']

@@ -1,0 +1,3 @@
+from .mim_linear_decoder import MIMLinearDecoder
+
+__all__ = ['MIMLinearDecoder']
