@@ -91,9 +91,13 @@ def save_method_reconstructions(work_dir: str, done: Dict[str, dict],
             continue
         result = {k: np.concatenate([p[k] for p in parts])
                   for k in parts[0]}
-        out[method] = save_reconstruction_grid(
+        path = save_reconstruction_grid(
             result, osp.join(out_dir, f'demo_reconstruction_'
                              f'{method.lower()}.png'),
             title=f'{method} (demo pre-training)', with_frequency=False,
             row_labels=labels, dpi=60)
+        # a small file for the README: 128 colours
+        Image.open(path).convert('RGB').quantize(128).save(path,
+                                                            optimize=True)
+        out[method] = path
     return out
