@@ -16,6 +16,7 @@ non-zero bias. Official sources, as ``repository:path:line``:
 A standard deviation is checked to 10%, or to 5 standard errors
 (``5 / sqrt(2 n)`` relative) for a tensor of fewer than ~1250 values.
 """
+import glob
 import math
 import os.path as osp
 
@@ -202,17 +203,22 @@ def test_beit_rules_are_checked_for_real():
         check_vit(build(cfg, init_style='openmixup').backbone, 'beit')
 
 
-def test_pretrained_init_cfg_draws_nothing(tmp_path):
-    cfg = 'simmim/simmim_vit-base-p16_8xb128-accu2-step-800e_in1k.py'
+@pytest.mark.parametrize('config', [
+    'simmim/simmim_vit-base-p16_8xb128-accu2-step-800e_in1k.py',
+    'a2mim/a2mim_vit-small_8xb256-step-800e_in1k.py'])
+@pytest.mark.parametrize('as_list', [False, True])
+def test_pretrained_init_cfg_draws_nothing(config, as_list, tmp_path):
+    """A Pretrained init_cfg (alone, or in a list as mmengine allows)
+    loads and draws nothing after the load."""
     arch = dict(embed_dims=64, num_layers=2, num_heads=2,
                 feedforward_channels=128)
-    src = build(cfg, arch=arch).backbone
+    src = build(config, arch=arch).backbone
     for p in src.parameters():
         p.data.fill_(0.5)
     path = str(tmp_path / 'b.pth')
     torch.save(src.state_dict(), path)
-    model = build(cfg, arch=arch,
-                  init_cfg=dict(type='Pretrained', checkpoint=path))
+    init = dict(type='Pretrained', checkpoint=path)
+    model = build(config, arch=arch, init_cfg=[init] if as_list else init)
     for name, p in model.backbone.named_parameters():
         assert (p == 0.5).all(), name
 
@@ -225,21 +231,15 @@ OPENMIXUP_NECK = ('openmixup:models/necks/mim_neck.py:417-425 '
                   'trunc_normal_init(std=0.02, bias=0)')
 SIMMIM_DECODER = ('SimMIM:models/simmim.py:104-110: nn.Conv2d built in '
                   'SimMIM.__init__, never re-initialised')
-NECKS = [
-    ('a2mim/a2mim_resnet50_8xb256-coslr-100e_in1k.py', 'openmixup'),
-    ('a2mim/a2mim_resnet200_8xb256-coslr-300e_in1k.py', 'openmixup'),
-    ('a2mim/a2mim_convnext-base_8xb256-amp-coslr-300e_in1k.py', 'openmixup'),
-    ('a2mim/a2mim_swin-base-w6_8xb128-accu2-coslr-100e_in1k-192px.py',
-     'openmixup'),
-    ('a2mim/a2mim_vit-small_8xb256-step-800e_in1k.py', 'openmixup'),
-    ('simmim/simmim_resnet50_8xb256-amp-coslr-300e_in1k.py', 'openmixup'),
-    ('simmim/simmim_convnext-small_8xb256-amp-coslr-300e_in1k.py',
-     'openmixup'),
-    ('simmim/simmim_vit-small-p16_8xb256-amp-step-800e_in1k.py', 'openmixup'),
-    ('simmim/simmim_vit-base-p16_8xb128-accu2-step-800e_in1k.py', 'pytorch'),
-    ('simmim/simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px.py',
-     'pytorch'),
-]
+#: every pre-training config (the tiny demo ones inherit these)
+ALL = sorted(osp.relpath(p, PRE) for p in glob.glob(osp.join(PRE, '*', '*.py'))
+             if not p.endswith('_demo.py'))
+#: microsoft/SimMIM's rows keep PyTorch's default decoder init
+MICROSOFT = ('simmim/simmim_vit-base-p16_8xb128-accu2-step-800e_in1k.py',
+             'simmim/simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px.py',
+             'simmim/simmim_swin-base-w6_8xb256-amp-step-800e_in1k-192px.py')
+NECKS = [(c, 'pytorch' if c in MICROSOFT else 'openmixup') for c in ALL
+         if not c.startswith('maskdistill')]
 
 
 @pytest.mark.parametrize('config, rule', NECKS,
@@ -279,11 +279,13 @@ OPENMIXUP_RESNET = (
     'trunc_normal_(std=.02), gamma mask_init x ones)')
 
 
-@pytest.mark.parametrize('config', [
-    'a2mim/a2mim_resnet50_8xb256-coslr-100e_in1k.py',
-    'a2mim/a2mim_resnet200_8xb256-coslr-300e_in1k.py',
-    'simmim/simmim_resnet50_8xb256-amp-coslr-300e_in1k.py',
-])
+RESNETS = [c for c in ALL if '_resnet' in c]
+CONVNEXTS = [c for c in ALL if '_convnext' in c]
+SWINS = [c for c in ALL if '_swin' in c]
+
+
+@pytest.mark.parametrize('config', RESNETS,
+                         ids=[c.split('/')[1][:30] for c in RESNETS])
 def test_resnet_starts_as_openmixup(config):
     model = build(config)
     b = model.backbone
@@ -310,10 +312,8 @@ OPENMIXUP_CONVNEXT = (
     'module\'s .weight, so given the Parameter it leaves it at zero)')
 
 
-@pytest.mark.parametrize('config', [
-    'a2mim/a2mim_convnext-base_8xb256-amp-coslr-300e_in1k.py',
-    'simmim/simmim_convnext-small_8xb256-amp-coslr-300e_in1k.py',
-])
+@pytest.mark.parametrize('config', CONVNEXTS,
+                         ids=[c.split('/')[1][:30] for c in CONVNEXTS])
 def test_convnext_starts_as_openmixup(config):
     b = build(config).backbone
     source = OPENMIXUP_CONVNEXT
@@ -340,13 +340,10 @@ SIMMIM_SWIN = (
     'PyTorch\'s default), models/simmim.py:25-26 (mask token)')
 
 
-@pytest.mark.parametrize('config, source', [
-    ('a2mim/a2mim_swin-base-w6_8xb128-accu2-coslr-100e_in1k-192px.py',
-     OPENMIXUP_SWIN),
-    ('simmim/simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px.py',
-     SIMMIM_SWIN),
-])
-def test_swin_starts_as_official(config, source):
+@pytest.mark.parametrize('config', SWINS,
+                         ids=[c.split('/')[1][:30] for c in SWINS])
+def test_swin_starts_as_official(config):
+    source = SIMMIM_SWIN if config in MICROSOFT else OPENMIXUP_SWIN
     b = build(config).backbone
     for name, m in linears(b):
         assert_trunc_normal(name, m.weight, .02, 2., source)
@@ -359,3 +356,9 @@ def test_swin_starts_as_official(config, source):
     assert tables and close(torch.cat([t.flatten() for t in tables]).std()
                             .item(), .02)
     assert_trunc_normal('mask_token', b.mask_token, .02, 2., source)
+
+
+def test_every_pretraining_config_is_checked():
+    vits = {c for c, _, _ in VIT_CONFIGS}
+    assert set(RESNETS) | set(CONVNEXTS) | set(SWINS) | vits == set(ALL)
+    assert len(ALL) == 25

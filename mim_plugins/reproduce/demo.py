@@ -224,9 +224,14 @@ def pretrain_config(stage: Stage, scale: str, data_root: str) -> Config:
     if stage.backbone == 'vit':
         backbone.arch.num_layers = VIT_LAYERS
         # one architecture for every initialisation, as A2MIM's ViT:
-        # absolute position embedding and a relative bias per layer
+        # absolute position embedding and a relative bias per layer. The
+        # official code of that architecture (openmixup, whose SimMIM ViT
+        # baselines of the A2MIM table run it) starts both methods' models
+        # and decoders the same way: openmixup's initialisation for SimMIM
+        # too, not microsoft/SimMIM's, which is for its own architecture
         backbone.update(use_abs_pos_emb=True, use_rel_pos_bias=True,
-                        use_shared_rel_pos_bias=False)
+                        use_shared_rel_pos_bias=False, init_style='openmixup')
+        cfg.model.neck.type = 'MIMLinearDecoder'
     cfg.optim_wrapper.optimizer.lr = PRETRAIN_LR[stage.backbone]
     hooks = [dict(type='KNNMonitorHook', data_root=d['cls'],
                   interval=s['knn_interval'], k=10, img_size=64,

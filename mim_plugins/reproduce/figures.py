@@ -97,7 +97,7 @@ def save_method_reconstructions(work_dir: str, done: Dict[str, dict],
             title=f'{method} (demo pre-training)', with_frequency=False,
             row_labels=labels, dpi=60)
         # a small file for the README: 128 colours
-        Image.open(path).convert('RGB').quantize(128).save(path,
-                                                            optimize=True)
+        small = Image.open(path).convert('RGB').quantize(128)
+        small.save(path, optimize=True)
         out[method] = path
     return out

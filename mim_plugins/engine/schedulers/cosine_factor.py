@@ -55,9 +55,24 @@ class CosineAnnealingFactorLR(CosineAnnealingLR):
 
     def __init__(self, optimizer, T_max=None, eta_min=0., phase_offset=0,
                  begin=0, end=INF, **kwargs):
+        if kwargs.get('eta_min_ratio') is not None:
+            raise ValueError(
+                'CosineAnnealingFactorLR: eta_min_ratio is not supported; '
+                'give eta_min, the final lr of every param group (as mmcv '
+                'and timm do).')
+        kwargs.pop('eta_min_ratio', None)
         self.phase_offset = phase_offset
         if T_max is None:  # the cosine reaches eta_min at `end`
             T_max = end - begin + phase_offset
+        if end != INF and end - 1 - begin + phase_offset >= T_max:
+            # at phase T_max a zero floor makes the factor 0, which cannot
+            # carry the factors of the schedulers running beside this one
+            raise ValueError(
+                f'CosineAnnealingFactorLR: the last step of [{begin}, {end}) '
+                f'is at phase {end - 1 - begin + phase_offset}, not before '
+                f'T_max={T_max}: lengthen T_max (default: end - begin + '
+                f'phase_offset, the cosine reaching eta_min at end) or '
+                f'shorten the range.')
         super().__init__(optimizer, T_max=T_max, eta_min=eta_min,
                          begin=begin, end=end, **kwargs)
 
@@ -79,7 +94,7 @@ class CosineAnnealingFactorLR(CosineAnnealingLR):
             now = self._cosine(base, t)
             before = base if self.last_step == 0 else self._cosine(base, t - 1)
             lr = group[self.param_name]
-            values.append(lr * now / before if before else now)
+            values.append(lr * now / before)
         return values
 
 

@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 from torch.utils.checkpoint import checkpoint
 
+from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 
 from mmpretrain.models.backbones import BEiTViT
@@ -133,8 +134,13 @@ class MIMViT(MaskTokenMixin, BEiTViT):
     def init_weights(self) -> None:
         """mmpretrain's initialisation, then the official one of
         ``init_style`` (skipped when ``init_cfg`` loads a checkpoint)."""
+        if is_pretrained_init(self.init_cfg):
+            # only the load: mmpretrain's BEiTViT would draw pos_embed again
+            # after loading when the Pretrained init is inside a list
+            BaseModule.init_weights(self)
+            return
         super().init_weights()
-        if self.init_style is None or is_pretrained_init(self.init_cfg):
+        if self.init_style is None:
             return
         # openmixup: vision_transformer.py VisionTransformer.init_weights
         # (its Linear loop runs after the layers' xavier FFN init, so every
