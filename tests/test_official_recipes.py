@@ -254,3 +254,19 @@ def test_vit_feature_pyramid_starts_as_cae():
         assert m.bias.any()
     bn = [m for m in fpn.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert bn and all((b.weight == 1).all() and not b.bias.any() for b in bn)
+
+
+CLS = sorted(glob.glob(osp.join(ROOT, 'configs/classification/*/*.py')))
+
+
+@pytest.mark.parametrize('path', CLS, ids=[osp.basename(p)[:-3] for p in CLS])
+def test_ema_averages_once_per_optimizer_step(path):
+    """openmixup's EMAHook(update_interval=...) averages right after each
+    optimizer step: every EMA of ours is a StepEMA whose interval is the
+    optim wrapper's accumulation."""
+    cfg = _load(path)
+    for hook in cfg.get('custom_hooks', []):
+        if hook.type == 'EMAHook':
+            assert hook.get('ema_type') == 'StepEMA'
+            assert hook.get('interval', 1) == cfg.optim_wrapper.get(
+                'accumulative_counts', 1)
