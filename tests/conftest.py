@@ -11,7 +11,8 @@ sys.path.insert(0, ROOT)
 os.environ.setdefault('PYTHONWARNINGS', 'ignore')
 
 import mim_plugins  # noqa: E402,F401
-from mim_plugins.datasets import make_classification_folder  # noqa: E402
+from mim_plugins.reproduce.synthetic import (  # noqa: E402
+    make_classification_folder)
 
 torch.set_num_threads(2)
 

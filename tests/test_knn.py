@@ -131,7 +131,7 @@ def test_hook_under_ddp_gathers_every_sample(tmp_path):
     """2 ranks, an odd number of images (the sampler pads one rank): the
     probe on both ranks sees every image once and equals the one-process
     value of the same weights."""
-    from mim_plugins.datasets import make_classification_folder
+    from mim_plugins.reproduce.synthetic import make_classification_folder
     data = make_classification_folder(str(tmp_path / 'data'), num_train=5,
                                       num_val=3, size=64)
     env = dict(os.environ, PORT=str(_free_port()), CUDA_VISIBLE_DEVICES='',

@@ -217,7 +217,7 @@ def test_class_patterns_texture_the_fill_and_keep_the_labels(tmp_path):
     pattern (stripe orientation / checkerboard) and the labels still cover
     exactly the painted shapes."""
     import numpy as np
-    from mim_plugins.datasets.synthetic import (PATTERNS, _pattern,
+    from mim_plugins.reproduce.synthetic import (PATTERNS, _pattern,
                                                 make_segmentation_folder,
                                                 paint_shape)
     size = 48

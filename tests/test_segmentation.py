@@ -8,7 +8,7 @@ from mmengine.config import Config
 
 from conftest import ROOT, load_tool
 from mim_plugins.apis import build_model_from_cfg
-from mim_plugins.datasets import make_segmentation_folder
+from mim_plugins.reproduce.synthetic import make_segmentation_folder
 from mim_plugins.engine import adapt_cfg_to_device
 from mim_plugins.engine.pretrained_check import (check_loaded_values,
                                                  check_pretrained)

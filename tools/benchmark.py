@@ -16,6 +16,9 @@ import sys
 import warnings
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _mim_plugins_cli import quiet_upstream_warnings  # noqa: E402
+
+quiet_upstream_warnings()
 from mim_plugins.benchmark import (ENTRIES, format_table,  # noqa: E402
                                    run_benchmark)
 

@@ -11,10 +11,14 @@ import argparse
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import MODELS, init_default_scope
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _mim_plugins_cli import quiet_upstream_warnings  # noqa: E402
+
+quiet_upstream_warnings()
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import MODELS, init_default_scope  # noqa: E402
+
 import mim_plugins  # noqa: E402,F401
 from mim_plugins.engine.pretrained_check import (analyse_pretrained,  # noqa
                                                  pretrained_inits)

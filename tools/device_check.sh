@@ -66,7 +66,7 @@ else
 fi
 "$PY" -c "
 import sys
-from mim_plugins.datasets.synthetic import make_classification_folder
+from mim_plugins.reproduce.synthetic import make_classification_folder
 make_classification_folder(sys.argv[1], num_train=64, num_val=4, size=int(sys.argv[2]))
 " "$OUT/data" "$SIZE"
 cat > "$OUT/a2mim_check.py" <<EOF

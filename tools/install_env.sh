@@ -5,7 +5,7 @@
 #
 # VENV_DIR may be relative to the current directory. Stack: torch 2.14.1 + torchvision 0.29.1,
 # mmcv 2.1.0 built from source with its C++ ops (CPU), mmengine 0.10.7, mmpretrain 1.2.0,
-# mmdet 3.3.0, mmsegmentation 1.2.2, and the test tools.
+# mmdet 3.3.0, mmsegmentation 1.2.2, openmim 0.3.9 (the `mim` command), and the test tools.
 #
 # The mmcv build takes 13-30 min on 2 cores, so its wheel is cached in a directory of our own keyed
 # by mmcv, torch and Python versions (pip's wheel cache ignores the torch version and would silently
@@ -98,9 +98,12 @@ build_mmcv() {
 "${PIP[@]}" install -q "$WHEEL_DIR"/mmcv-*.whl \
   "mmengine==0.10.7" "mmpretrain==1.2.0" "mmdet==3.3.0" "mmsegmentation==1.2.2" \
   pycocotools ftfy regex "numpy<2" "setuptools==80.9.0" "scipy<1.14" matplotlib \
-  pytest "timm==1.0.31"
+  pytest "timm==1.0.31" "openmim==0.3.9"
 # the package itself: editable, its requirements are all installed above
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
+# an editable install leaves out the start-up hook that a wheel installs
+# beside the packages (mim_plugins:: config paths in every process)
+cp "$ROOT/mim_plugins_hook.pth" "$("$VPY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
 if ! "$VPY" -c 'import mmcv.ops, mmdet, mmseg, mmpretrain, mim_plugins' 2>"$CACHE/logs/import-check.log"; then
   cat "$CACHE/logs/import-check.log" >&2
   die "the installed stack does not import (above; also in $CACHE/logs/import-check.log). $VENV is not marked ready. Delete $WHEEL_DIR if the mmcv wheel is the cause, then run the same command again."

@@ -8,10 +8,14 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _mim_plugins_cli import quiet_upstream_warnings  # noqa: E402
+
+quiet_upstream_warnings()
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
 import mim_plugins  # noqa: E402,F401
 from mim_plugins.apis import close_distributed  # noqa: E402
 from mim_plugins.engine import adapt_cfg_to_device  # noqa: E402

@@ -11,9 +11,13 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _mim_plugins_cli import quiet_upstream_warnings  # noqa: E402
+
+quiet_upstream_warnings()
+
+from mmengine.config import Config, DictAction  # noqa: E402
+
 import mim_plugins  # noqa: E402,F401  registers modules, safe checkpoint load
 from mim_plugins.apis import build_runner, close_distributed  # noqa: E402,F401
 from mim_plugins.engine import adapt_cfg_to_device  # noqa: E402

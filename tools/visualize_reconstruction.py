@@ -11,9 +11,13 @@ import argparse
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _mim_plugins_cli import quiet_upstream_warnings  # noqa: E402
+
+quiet_upstream_warnings()
+
+from mmengine.config import Config, DictAction  # noqa: E402
+
 from mim_plugins.apis import visualize_reconstruction  # noqa: E402
 
 

@@ -36,7 +36,7 @@ from .machine import machine_info
 from .maskgen import cached_mask_timing, time_mask_generator
 from .memory import PeakMemory
 from .options import configure
-from .recipes import (ENTRIES, ENTRY_BY_NAME, REFERENCES, ROOT, TARGETS,
+from .recipes import (ENTRIES, ENTRY_BY_NAME, REFERENCES, TARGETS,
                       Entry, load_config, select_entries)
 from .report import format_table, write_json
 from .run import run_benchmark, run_entry
@@ -45,7 +45,7 @@ from .timing import time_steps
 
 __all__ = [
     'ENTRIES', 'ENTRY_BY_NAME', 'Entry', 'MASK_GENERATORS', 'PEAK_TFLOPS',
-    'PeakMemory', 'REFERENCES', 'ROOT', 'TARGETS', 'cached_mask_timing',
+    'PeakMemory', 'REFERENCES', 'TARGETS', 'cached_mask_timing',
     'capture_head_call', 'check_targets', 'compute_ratios', 'configure',
     'count_flops', 'count_step_flops', 'crop_size', 'format_table',
     'load_config', 'machine_info', 'make_batches', 'mask_generator_cfg',

@@ -4,17 +4,16 @@ references its step time is compared with and the speed targets.
 Ours use our configs (tiny: our demo configs); mmpretrain's references use
 mmpretrain's configs (tiny: shrunk in place by the functions below).
 """
-import os.path as osp
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from ..utils import mim_path
 
 
 def _ours(path: str) -> str:
-    return osp.join(ROOT, 'configs', 'pretrain', path)
+    return mim_path('configs', 'pretrain', path)
 
 
 # tiny versions of mmpretrain's reference recipes (ours use the demo configs)

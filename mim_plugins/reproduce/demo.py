@@ -10,7 +10,7 @@ fine-tuning recipe, budget and learning-rate search (each value of
 other seeds); the table reports the mean and spread over seeds and the
 difference to scratch.
 
-The world (:mod:`mim_plugins.datasets.synthetic`): shapes whose fills carry
+The world (:mod:`mim_plugins.reproduce.synthetic`): shapes whose fills carry
 a class texture (stripes of an orientation, a checkerboard) on textured
 backgrounds. The pre-training sees a pool of unlabelled images many times
 larger than the labelled fine-tuning sets (a low-label split), so what the
@@ -22,10 +22,10 @@ from typing import Dict, List, Optional, Tuple
 
 from mmengine.config import Config
 
+from ..utils import mim_path
 from . import paper
 
 P, C, D, S = paper.P, paper.C, paper.D, paper.S
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 BACKBONES = {'resnet': 'ResNet-18 (16 ch)', 'vit': 'ViT (4 x 64-d)'}
 METHODS = ('SimMIM', 'A2MIM')
@@ -161,9 +161,8 @@ def data_dirs(data_root: str) -> Dict[str, str]:
 
 def make_data(data_root: str, scale: str) -> dict:
     """The generated data sets of the demo (seeded; reused if complete)."""
-    from ..datasets.synthetic import (make_classification_folder,
-                                      make_coco_instances,
-                                      make_segmentation_folder)
+    from .synthetic import (make_classification_folder, make_coco_instances,
+                            make_segmentation_folder)
     s, d = SCALES[scale], data_dirs(data_root)
     # the unlabelled pool: other images (seed 1) of the same world
     make_classification_folder(d['unlabelled'],
@@ -216,7 +215,7 @@ def pretrain_config(stage: Stage, scale: str, data_root: str) -> Config:
     s, d = SCALES[scale], data_dirs(data_root)
     method = stage.init if stage.kind == 'pretrain' else 'A2MIM'
     cfg = Config.fromfile(
-        osp.join(ROOT, PRETRAIN_CONFIGS[(method, stage.backbone)]))
+        mim_path(PRETRAIN_CONFIGS[(method, stage.backbone)]))
     adapt_cfg_to_device(cfg)
     cfg.train_dataloader.dataset.data_root = d['unlabelled']
     cfg.train_dataloader.batch_size = s['pretrain_batch']
@@ -257,7 +256,7 @@ def finetune_config(stage: Stage, scale: str, data_root: str,
                        tiny_segmentation)
     s, d = SCALES[scale], data_dirs(data_root)
     cfg = Config.fromfile(
-        osp.join(ROOT, DOWNSTREAM_CONFIGS[(stage.kind, stage.backbone)]))
+        mim_path(DOWNSTREAM_CONFIGS[(stage.kind, stage.backbone)]))
     adapt_cfg_to_device(cfg)
     if stage.kind == 'cls':
         cfg = tiny_classification(

@@ -8,7 +8,8 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 from . import paper
-from .runner import ROOT, full_command, paper_rows, write_outputs
+from ..utils import mim_path, shown_path
+from .runner import full_command, paper_rows, write_outputs
 
 
 def data_options(config: str, imagenet: Optional[str] = None,
@@ -94,10 +95,12 @@ def run_paper(args) -> int:
     slurm = osp.join(args.work_dir, 'slurm_commands.sh')
     with open(slurm, 'w') as f:
         f.write('#!/usr/bin/env bash\n# PARTITION=... bash slurm_commands.sh\n')
+        tool = shown_path(mim_path('tools', 'slurm_train.sh'))
         for name, config, cmd in jobs:
-            env = cmd.split('tools/')[0]
-            f.write(f'{env}GPUS={args.gpus} tools/slurm_train.sh '
-                    f'$PARTITION {name} {config} work_dirs/{name} --resume\n')
+            env = cmd.split(shown_path(mim_path('tools', 'dist_train.sh')))[0]
+            f.write(f'{env}GPUS={args.gpus} {tool} $PARTITION {name} '
+                    f'{shown_path(mim_path(config))} work_dirs/{name} '
+                    f'--resume\n')
     print(f'{len(jobs)} jobs written to {sh} and {slurm}')
     if not args.launch:
         for _, _, cmd in jobs:
@@ -107,7 +110,7 @@ def run_paper(args) -> int:
     for i, (name, config, cmd) in enumerate(jobs, 1):
         print(f'[{i}/{len(jobs)}] {name} (elapsed '
               f'{(time.time() - t0) / 3600:.1f} h)', flush=True)
-        subprocess.run(cmd + ' --resume', shell=True, cwd=ROOT, check=True)
+        subprocess.run(cmd + ' --resume', shell=True, check=True)
     rows = paper_rows('work_dirs', gpus=args.gpus)
     out = write_outputs(rows, args.work_dir, 'Benchmark (full scale)')
     print(open(out['markdown']).read())

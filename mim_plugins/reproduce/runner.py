@@ -13,11 +13,10 @@ from typing import Dict, List, Optional
 import numpy as np
 from mmengine.config import Config
 
-from ..datasets.synthetic import CLASSES
+from ..utils import mim_path, shown_path
 from . import demo, paper
 from .results import last_metric, write_table
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from .synthetic import CLASSES
 
 
 class DemoRunner:
@@ -299,19 +298,27 @@ def full_stage_name(config: str) -> str:
 
 def final_checkpoint(config: str) -> str:
     """Where the pre-training ``config`` writes its last checkpoint."""
-    cfg = Config.fromfile(osp.join(ROOT, config))
+    cfg = Config.fromfile(mim_path(config))
     return osp.join('work_dirs', full_stage_name(config),
                     f'epoch_{cfg.train_cfg.max_epochs}.pth')
 
 
+def pretrained_env(source: Optional[str]) -> str:
+    """``PRETRAINED=<checkpoint> `` of a transfer from the pre-training
+    ``source`` ('' for a pre-training)."""
+    if source is None:
+        return ''
+    return f'PRETRAINED={final_checkpoint(paper.PRETRAIN[source])} '
+
+
 def full_command(config: str, source: Optional[str], gpus: int = 8,
                  work_root: str = 'work_dirs') -> str:
-    """The dist_train.sh command of a full-scale stage."""
-    env = ''
-    if source is not None:
-        env = f'PRETRAINED={final_checkpoint(paper.PRETRAIN[source])} '
-    return (f'{env}tools/dist_train.sh {config} {gpus} --work-dir '
-            f'{work_root}/{full_stage_name(config)}')
+    """The dist_train.sh command of a full-scale stage, with the tool and
+    config of the installed package (relative to the working directory in a
+    source checkout: ``tools/dist_train.sh configs/...``)."""
+    tool = shown_path(mim_path('tools', 'dist_train.sh'))
+    return (f'{pretrained_env(source)}{tool} {shown_path(mim_path(config))} '
+            f'{gpus} --work-dir {work_root}/{full_stage_name(config)}')
 
 
 def write_outputs(rows: List[dict], out_dir: str, title: str) -> Dict[str, str]:

@@ -9,7 +9,7 @@ from typing import Optional
 
 from mmengine.config import Config
 
-from ..datasets.synthetic import CLASSES
+from .synthetic import CLASSES
 
 TINY_VIT_ARCH = dict(embed_dims=64, num_layers=2, num_heads=2,
                      feedforward_channels=128)

@@ -12,9 +12,13 @@ import os
 import os.path as osp
 import sys
 
-import torch
-
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from _mim_plugins_cli import quiet_upstream_warnings  # noqa: E402
+
+quiet_upstream_warnings()
+
+import torch  # noqa: E402
+
 from mim_plugins.models.target_generators import convert_clip_visual  # noqa
 
 

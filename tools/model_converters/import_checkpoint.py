@@ -19,6 +19,9 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from _mim_plugins_cli import quiet_upstream_warnings  # noqa: E402
+
+quiet_upstream_warnings()
 from mim_plugins.checkpoints import (FORMATS, LayoutError,  # noqa: E402
                                      import_checkpoint, known_formats)
 
