@@ -5,7 +5,9 @@
 For every module of the model with ``init_cfg=dict(type='Pretrained', ...)``
 (usually the backbone; CHECKPOINT replaces its checkpoint), lists the keys
 that load, are missing, unexpected, or differ in shape, after the module's
-own load hooks. Exits with 1 when a weight would stay random.
+own load hooks. Exits with 1 when a weight would stay random, 2 when a
+checkpoint does not exist (naming the environment variable, e.g.
+``PRETRAINED``, whose unset default the path is).
 """
 import argparse
 import os.path as osp
@@ -20,8 +22,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import MODELS, init_default_scope  # noqa: E402
 
 import mim_plugins  # noqa: E402,F401
-from mim_plugins.engine.pretrained_check import (analyse_pretrained,  # noqa
-                                                 pretrained_inits)
+from mim_plugins.engine.pretrained_check import (  # noqa: E402
+    analyse_pretrained, missing_checkpoint, pretrained_inits)
 
 
 def main(argv=None) -> int:
@@ -42,6 +44,15 @@ def main(argv=None) -> int:
     if not inits:
         print('No module of this model has a Pretrained init_cfg.')
         return 1
+    for name, module, init in inits:
+        ckpt = args.checkpoint or init.get('checkpoint')
+        error = missing_checkpoint(
+            ckpt, None if args.checkpoint else cfg, name or 'model',
+            f'python tools/check_pretrained.py {args.config}',
+            'or pass PATH as CHECKPOINT')
+        if error:
+            print(f'error: {error}', file=sys.stderr)
+            return 2
     status = 0
     for name, module, init in inits:
         ckpt = args.checkpoint or init.get('checkpoint')

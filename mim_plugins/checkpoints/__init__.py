@@ -20,9 +20,11 @@ from .convert import (FORMATS, SOURCES, ImportResult, convert_checkpoint,
                       import_checkpoint, known_formats, load_source,
                       save_checkpoint, verify_conversion)
 from .export import Export, export_timm
+from .fileformat import NotACheckpointError, checkpoint_format
 
 __all__ = [
     'Conversion', 'Export', 'FORMATS', 'ImportResult', 'LayoutError',
-    'SOURCES', 'convert_checkpoint', 'export_timm', 'import_checkpoint',
+    'NotACheckpointError', 'SOURCES', 'checkpoint_format',
+    'convert_checkpoint', 'export_timm', 'import_checkpoint',
     'known_formats', 'load_source', 'save_checkpoint', 'verify_conversion'
 ]

@@ -11,6 +11,8 @@ import torch
 
 from . import mae, mmpretrain, openmixup, simmim, timm, torchvision
 from .common import Conversion, LayoutError, format_cfg, strip_prefix
+from .fileformat import (checkpoint_format, is_whole_pickle, reason,
+                         refused_object, unreadable)
 
 #: the source layouts, in the order a match is named when several agree
 SOURCES = (mmpretrain, openmixup, simmim, mae, timm, torchvision)
@@ -141,30 +143,58 @@ def _tolerant_pickle():
 
 
 def load_source(path: str, allow_pickle: bool = False) -> Any:
-    """Read a checkpoint file (``.pth``/``.pt``/``.bin``/``.safetensors``).
+    """Read a checkpoint file: torch.save's zip or legacy pickle, or
+    safetensors (told apart by the first bytes, not the extension).
 
     Loads with ``torch.load(weights_only=True)``, which also reads the
     ``argparse.Namespace`` of MAE's checkpoints. Files holding other Python
     objects (microsoft/SimMIM's training config) need ``allow_pickle``:
-    only for files you trust.
+    only for files you trust. A file that is empty, text, another format or
+    damaged is a :class:`NotACheckpointError` that says so, whatever
+    ``allow_pickle``, and nothing of it is unpickled.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path} does not exist.')
-    if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        return load_file(path, device='cpu')
-    if allow_pickle:
-        return torch.load(path, map_location='cpu', weights_only=False,
-                          pickle_module=_tolerant_pickle())
+    fmt = checkpoint_format(path)
     try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise LayoutError(
-            f'{path} holds Python objects other than tensors, which the '
-            f'safe loader refuses ({str(err).splitlines()[0]}). If you '
-            f'trust the file, allow them with allow_pickle=True '
-            f'(--allow-pickle).') from None
+        if fmt == 'safetensors':
+            from safetensors.torch import load_file
+            return load_file(path, device='cpu')
+        # a file object: recent torch reads a '.safetensors' path as such
+        with open(path, 'rb') as f:
+            if allow_pickle:
+                return torch.load(f, map_location='cpu', weights_only=False,
+                                  pickle_module=_tolerant_pickle())
+            with torch.serialization.safe_globals([argparse.Namespace]):
+                return torch.load(f, map_location='cpu', weights_only=True)
+    except Exception as err:  # any reader's failure: say which file
+        error = _load_error(path, fmt, err, allow_pickle)
+        if error is None:
+            raise
+        raise error from None
+
+
+def _load_error(path: str, fmt: str, err: Exception,
+                allow_pickle: bool) -> Optional[LayoutError]:
+    """Why ``path`` did not load: the safe loader refused a whole pickle
+    (then ``allow_pickle`` would read it), or the file is damaged; None
+    where a whole pickle's own objects failed under ``allow_pickle``."""
+    whole = fmt != 'safetensors' and is_whole_pickle(path, fmt)
+    if allow_pickle and whole and not isinstance(err, (EOFError,
+                                                       RuntimeError)):
+        return None
+    if allow_pickle or not whole or not isinstance(err,
+                                                   pickle.UnpicklingError):
+        return unreadable(path, fmt, err)
+    name = refused_object(err)
+    if name is None:  # e.g. a pickle protocol it does not parse
+        return LayoutError(
+            f'{path} is a pickle that the safe loader cannot read '
+            f'({reason(err)}). If you trust the file, read it with '
+            f'allow_pickle=True (--allow-pickle).')
+    what = f' ({name})' if name else ''
+    return LayoutError(
+        f'{path} holds Python objects other than tensors{what}, which the '
+        f'safe loader refuses. If you trust the file, allow them with '
+        f'allow_pickle=True (--allow-pickle).')
 
 
 def save_checkpoint(conv: Conversion, dst: str, src: str = '') -> str:

@@ -9,6 +9,8 @@ resized) are applied exactly as in the real load, and reports which keys
 load, which are missing, unexpected, or of another shape.
 """
 import copy
+import os
+import os.path as osp
 import re
 import warnings
 from collections import OrderedDict
@@ -147,11 +149,54 @@ def pretrained_inits(model: nn.Module) -> List[Tuple[str, nn.Module, dict]]:
     return found
 
 
+#: mmengine's ``{{$VAR:default}}`` substitution in config files
+ENV_DEFAULT = re.compile(r'\{\{[\'\"]?\s*\$(\w+)\s*\:\s*(\S*?)\s*[\'\"]?\}\}')
+
+
+def _source(path: str, values: dict) -> Optional[str]:
+    """The variable among ``{VAR: value}`` that ``path`` is (or starts
+    with as a directory), or None."""
+    return next((var for var, value in values.items() if value and (
+        path == value or path.startswith(value.rstrip('/') + '/'))), None)
+
+
+def missing_checkpoint(ckpt: str, cfg=None, label: str = 'model',
+                       command: str = 'python tools/train.py CONFIG',
+                       alternative: str = 'or set '
+                       'model.backbone.init_cfg.checkpoint') -> Optional[str]:
+    """The message for a pre-trained checkpoint path that is not a file,
+    else None.
+
+    A path of the config ``cfg`` (None: given on the command line) that is
+    the ``{{$VAR:default}}`` of an unset variable (in the config or its
+    bases) names the variable and how to set it (``VAR=PATH command``).
+    """
+    if not ckpt or '://' in ckpt or osp.isfile(ckpt):
+        return None
+    if cfg is None:
+        return f'{label}: pre-trained checkpoint {ckpt} does not exist.'
+    unset = {var: default
+             for var, default in ENV_DEFAULT.findall(cfg.text or '')
+             if var not in os.environ}
+    var = _source(ckpt, unset)
+    if var is not None:
+        return (f'{label}: the config takes its pre-trained checkpoint from '
+                f'the environment variable {var}, which is not set, and its '
+                f'default {ckpt} does not exist. Set it: {var}=PATH '
+                f'{command} ({alternative}).')
+    var = _source(ckpt, getattr(cfg, 'env_variables', {}) or {})
+    where = f' (the value of {var})' if var else ''
+    return f'{label}: pre-trained checkpoint {ckpt}{where} does not exist.'
+
+
 def check_pretrained(model: nn.Module,
                      allow_missing: Sequence[str] = (),
-                     reports: Optional[dict] = None) -> Dict[str, LoadReport]:
+                     reports: Optional[dict] = None,
+                     config=None) -> Dict[str, LoadReport]:
     """Raise ``RuntimeError`` if a ``Pretrained`` init would leave weights of
-    its module random; return the reports otherwise."""
+    its module random; return the reports otherwise. ``config``: the config
+    the model was built from, to name an unset environment variable whose
+    default checkpoint does not exist."""
     reports = {} if reports is None else reports
     for name, module, cfg in pretrained_inits(model):
         ckpt = cfg.get('checkpoint')
@@ -162,11 +207,9 @@ def check_pretrained(model: nn.Module,
                 f'pre-trained checkpoint (e.g. --cfg-options '
                 f'model.{name}.init_cfg.checkpoint=PATH or the config\'s '
                 f'environment variable).')
-        if '://' not in ckpt:
-            import os.path as osp
-            if not osp.isfile(ckpt):
-                raise FileNotFoundError(
-                    f'{label}: pre-trained checkpoint {ckpt} does not exist.')
+        missing = missing_checkpoint(ckpt, config, label)
+        if missing:
+            raise FileNotFoundError(missing)
         report = analyse_pretrained(module, ckpt, cfg.get('prefix', ''))
         bad = report.problems(allow_missing)
         if bad:

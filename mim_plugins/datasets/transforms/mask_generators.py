@@ -1,8 +1,64 @@
 """Random block masks for SimMIM-style masked image modeling."""
+import math
+
 import numpy as np
 
 from mmpretrain.datasets.transforms import SimMIMMaskGenerator
 from mmpretrain.registry import TRANSFORMS
+
+
+#: the deepest output stride of the backbones (ResNet, Swin, ConvNeXt): an
+#: input size that must change is suggested as a multiple of it
+DEEPEST_STRIDE = 32
+
+
+def _lcm(a: int, b: int) -> int:
+    return a * b // math.gcd(a, b)
+
+
+def blockwise_size_error(input_size: int, mask_patch_size: int,
+                         model_patch_size: int) -> str:
+    """The message for sizes that do not fit, with one fix for all of them.
+
+    The rules: ``input_size % mask_patch_size == 0`` (whole blocks) and
+    ``mask_patch_size % model_patch_size == 0`` (a block covers whole cells
+    of the masked feature map). ``model_patch_size`` is the backbone's stride
+    at the masked stage and is kept. The fix keeps ``input_size`` too (the
+    crop, and a ViT's ``img_size``) with the multiples of
+    ``model_patch_size`` that divide it (nearest ``mask_patch_size``
+    first); only if there is none, it names input sizes that are multiples
+    of the block and of :data:`DEEPEST_STRIDE` as well.
+    """
+    model = model_patch_size
+    problems = []
+    if mask_patch_size % model:
+        problems.append(f'mask_patch_size={mask_patch_size} is not a '
+                        f'multiple of model_patch_size={model}')
+    if input_size % mask_patch_size:
+        problems.append(f'input_size={input_size} is not a multiple of '
+                        f'mask_patch_size={mask_patch_size}')
+    blocks = sorted(range(model, input_size // 2 + 1, model),
+                    key=lambda m: (abs(m - mask_patch_size), -m))
+    blocks = [m for m in blocks if input_size % m == 0]
+    stride = f'model_patch_size={model} (the backbone\'s stride at the ' \
+        f'masked stage)'
+    if blocks:
+        more = f' (or {", ".join(map(str, blocks[1:4]))})' \
+            if blocks[1:] else ''
+        fix = (f'Use mask_patch_size={blocks[0]}{more}, a multiple of {model} '
+               f'that divides {input_size}, keeping input_size={input_size} '
+               f'and {stride}.')
+    else:
+        block = max(model, round(mask_patch_size / model) * model)
+        step = _lcm(block, DEEPEST_STRIDE)
+        low = input_size // step * step
+        sizes = ' or '.join(str(s) for s in (low, low + step) if s > block)
+        why = f'is not a multiple of {stride}' if input_size % model else \
+            f'is less than 2 blocks of {stride}'
+        fix = (f'No block size fits input_size={input_size}: it {why}. Use '
+               f'input_size={sizes} with mask_patch_size={block}, and crop '
+               f'the images (and set a ViT\'s img_size) to that size.')
+    return f'BlockwiseMaskGenerator: {" and ".join(problems)}. {fix}'
 
 
 @TRANSFORMS.register_module()
@@ -28,17 +84,16 @@ class BlockwiseMaskGenerator(SimMIMMaskGenerator):
                  mask_patch_size: int = 32,
                  model_patch_size: int = 4,
                  mask_ratio: float = 0.6) -> None:
-        if input_size % mask_patch_size:
-            raise ValueError(
-                f'BlockwiseMaskGenerator: input_size={input_size} is not a '
-                f'multiple of mask_patch_size={mask_patch_size}; use e.g. '
-                f'input_size={input_size // mask_patch_size * mask_patch_size}'
-                f' or a mask_patch_size that divides it.')
-        if mask_patch_size % model_patch_size:
-            raise ValueError(
-                f'BlockwiseMaskGenerator: mask_patch_size={mask_patch_size} '
-                f'is not a multiple of model_patch_size={model_patch_size} '
-                f'(the stride of the masked feature map).')
+        sizes = dict(input_size=input_size, mask_patch_size=mask_patch_size,
+                     model_patch_size=model_patch_size)
+        for key, value in sizes.items():
+            if not isinstance(value, (int, np.integer)) \
+                    or isinstance(value, bool) or value < 1:
+                raise ValueError(f'BlockwiseMaskGenerator: {key}={value!r} '
+                                 f'must be a positive int (pixels).')
+        if input_size % mask_patch_size or mask_patch_size % model_patch_size:
+            raise ValueError(blockwise_size_error(
+                input_size, mask_patch_size, model_patch_size))
         if not 0 < mask_ratio < 1:
             raise ValueError(f'BlockwiseMaskGenerator: mask_ratio={mask_ratio}'
                              f' must be in (0, 1).')
@@ -64,7 +119,6 @@ class BlockwiseMaskGenerator(SimMIMMaskGenerator):
 # --------------------------------------------------------------------------
 # BEiT block-wise masking, fast
 # --------------------------------------------------------------------------
-import math  # noqa: E402
 from typing import List, Optional, Sequence, Union  # noqa: E402
 
 from mmpretrain.datasets.transforms import BEiTMaskGenerator  # noqa: E402

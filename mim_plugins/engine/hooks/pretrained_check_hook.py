@@ -54,7 +54,7 @@ class PretrainedCheckHook(Hook):
         if self._will_resume(runner):
             return
         self.reports = check_pretrained(self._model(runner),
-                                        self.allow_missing)
+                                        self.allow_missing, config=runner.cfg)
         for name, report in self.reports.items():
             runner.logger.info(
                 f'PretrainedCheckHook: {name or "model"} loads all '

@@ -5,7 +5,8 @@ import torch
 
 from mmpretrain.models.backbones import ConvNeXt
 from mmpretrain.registry import MODELS
-from ..utils import check_mask_grid, is_pretrained_init, zero_
+from ..utils import (check_mask_grid, is_pretrained_init, stage_stride,
+                     zero_)
 from .mask_token import MaskTokenMixin
 
 
@@ -91,7 +92,7 @@ class MIMConvNeXt(MaskTokenMixin, ConvNeXt):
             if i == self.mask_layer:
                 check_mask_grid(mask, x.shape[-2:],
                                 f'{type(self).__name__} stage {i}',
-                                stride=in_size // x.shape[-1])
+                                stride=stage_stride(in_size, x.shape[-1]))
                 x = self._mask(x, mask.unsqueeze(1))
             x = stage(x)
             if i in self.out_indices:

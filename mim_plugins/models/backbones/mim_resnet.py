@@ -4,7 +4,7 @@ from typing import Optional, Tuple
 import torch
 
 from mmpretrain.registry import MODELS
-from ..utils import check_mask_grid
+from ..utils import check_mask_grid, stage_stride
 from .deep_resnet import DeepResNet
 from .mask_token import MaskTokenMixin
 
@@ -104,7 +104,7 @@ class MIMResNet(MaskTokenMixin, DeepResNet):
             if i == self.mask_layer:
                 check_mask_grid(mask, x.shape[-2:],
                                 f'{type(self).__name__} stage {i}',
-                                stride=in_size // x.shape[-1])
+                                stride=stage_stride(in_size, x.shape[-1]))
                 x = self._mask(x, mask.unsqueeze(1))
             x = getattr(self, layer_name)(x)
             if i in self.out_indices:

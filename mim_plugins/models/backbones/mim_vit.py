@@ -180,11 +180,12 @@ class MIMViT(MaskTokenMixin, BEiTViT):
 
         Without a mask this is ``BEiTViT.forward``.
         """
-        B, _, H, W = x.shape
+        B = x.shape[0]
         x, hw = self.patch_embed(x)
         m = None
         if mask is not None:
-            check_mask_grid(mask, hw, type(self).__name__, stride=H // hw[0])
+            check_mask_grid(mask, hw, type(self).__name__,
+                            stride=self.patch_embed.projection.stride[0])
             m = mask.flatten(1).unsqueeze(-1)
             if self.mask_layer == 0:
                 x = self._mask(x, m)

@@ -4,6 +4,15 @@ from typing import Optional, Sequence
 import torch
 
 
+def stage_stride(input_size: int, feature_size: int) -> int:
+    """The stride of a CNN stage from its input and feature sizes: the
+    power of two nearest their ratio (``input_size // feature_size`` is off
+    when the input is no multiple of the stride: 200 px at stride 16 give
+    13 positions, and 200 // 13 = 15)."""
+    import math
+    return 2 ** max(round(math.log2(input_size / feature_size)), 0)
+
+
 def check_mask_grid(mask: torch.Tensor, grid: Sequence[int], where: str,
                     stride: Optional[int] = None) -> None:
     """Raise a clear error when a (B, h, w) mask does not match ``grid``."""
