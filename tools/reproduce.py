@@ -12,7 +12,8 @@ with SimMIM and A2MIM on unlabelled images, then k-NN probe, fine-tuned
 classifiers, UperNet and Mask R-CNN from those checkpoints and from random
 weights, with the same recipe, budget and lr search, over seeds. Writes
 results.md / results.csv, then the paper's rows and their commands.
-Finished stages are skipped, a killed one resumes from its checkpoint.
+Finished stages are skipped, a killed one resumes from its checkpoint; a
+stage whose checkpoint or other outputs are missing or damaged runs again.
 
 paper: writes commands.sh (and slurm_commands.sh) with the full-scale
 pre-trainings and transfers of the benchmark table on GPUS GPUs per job;

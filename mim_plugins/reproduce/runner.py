@@ -73,6 +73,9 @@ class DemoRunner:
         """Write the stage's config and spec; returns its work dir."""
         stage_dir = osp.join(self.work_dir, stage.name)
         os.makedirs(stage_dir, exist_ok=True)
+        marker = osp.join(stage_dir, 'stage.json')
+        if osp.exists(marker):  # a stale record: not done until rerun
+            os.remove(marker)
         cfg, lr = demo.stage_config(stage, self.scale, self.data_root,
                                     self.done)
         cfg.dump(osp.join(stage_dir, 'config.py'))
@@ -88,27 +91,34 @@ class DemoRunner:
             json.dump(spec, f, indent=1)
         return stage_dir
 
-    def _load_done(self, stage: demo.Stage) -> bool:
-        marker = osp.join(self.work_dir, stage.name, 'stage.json')
-        if osp.exists(marker):
-            with open(marker) as f:
-                self.done[stage.name] = json.load(f)
-            return True
-        return False
+    def _load_done(self, stage: demo.Stage, then: str = 'it runs again'
+                   ) -> bool:
+        """Whether ``stage`` is done (then its result is in ``self.done``):
+        its record and every output the record names are there and intact.
+        A stage whose outputs are missing or damaged is not (a warning)."""
+        from .stage import finished
+        result, problem = finished(osp.join(self.work_dir, stage.name))
+        if problem:
+            self.log(f'WARNING {stage.name}: {problem}; {then}')
+        if result is None:
+            self.done.pop(stage.name, None)
+            return False
+        self.done[stage.name] = result
+        return True
 
     def _finish(self, stage: demo.Stage, result: dict) -> None:
         stage_dir = osp.join(self.work_dir, stage.name)
         os.makedirs(stage_dir, exist_ok=True)
-        marker = osp.join(stage_dir, 'stage.json')
-        if not osp.exists(marker):
-            with open(marker, 'w') as f:
-                json.dump(result, f, indent=1)
+        tmp = osp.join(stage_dir, 'stage.json.part')
+        with open(tmp, 'w') as f:
+            json.dump(result, f, indent=1)
+        os.replace(tmp, osp.join(stage_dir, 'stage.json'))
         self.done[stage.name] = result
 
     def load(self) -> Dict[str, dict]:
         """The results of every finished stage in the work dir."""
         for st in self.stages.values():
-            self._load_done(st)
+            self._load_done(st, then='left out')
         return self.done
 
     def run(self, only: Optional[List[str]] = None) -> Dict[str, dict]:
@@ -145,7 +155,19 @@ class DemoRunner:
                         + ', '.join(st.name for st in pending))
                 # the longest first: pre-trainings unblock most of the rest
                 ready.sort(key=lambda st: -st.cost)
+                requeued = False
                 for st in ready[:self.jobs - len(running)]:
+                    # an input gone since it was made: made again first
+                    lost = [self.stages[d] for d in st.deps
+                            if d not in self.done or not self._load_done(
+                                self.stages[d], 'it runs again first')]
+                    for dep in lost:
+                        if dep not in pending:
+                            pending.append(dep)
+                            total += dep.cost
+                    if lost:
+                        requeued = True
+                        continue
                     pending.remove(st)
                     if st.kind == 'data':  # quick: here, not in a worker
                         t = time.time()
@@ -156,7 +178,7 @@ class DemoRunner:
                         continue
                     self.log(f'{st.name}: started')
                     running[pool.submit(run_stage, self._prepare(st))] = st
-                if not running:
+                if not running or requeued:
                     continue
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in finished:
