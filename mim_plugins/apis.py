@@ -39,7 +39,8 @@ _RUNS = itertools.count()
 
 def build_runner(cfg: Config):
     """An mmengine Runner from a config, as mmpretrain's ``tools/train.py``
-    builds it (``runner_type`` honoured). With ``compile=True`` it adds
+    builds it (``runner_type`` honoured; a config without one gets
+    :class:`~mim_plugins.engine.MIMRunner`). With ``compile=True`` it adds
     :class:`~mim_plugins.engine.PlainParamGroupsHook`: TorchDynamo cannot
     trace the optimizer step over mmengine's ConfigDict param groups.
 
@@ -50,7 +51,6 @@ def build_runner(cfg: Config):
     the second runner of a process on, a config without ``experiment_name``
     gets ``<config>_run<n>``."""
     import mim_plugins  # noqa: F401  registers our modules
-    from mmengine.runner import Runner
     n = next(_RUNS)
     if n and cfg.get('experiment_name') is None:
         stem = osp.splitext(osp.basename(cfg.filename or 'config'))[0]
@@ -61,7 +61,8 @@ def build_runner(cfg: Config):
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='PlainParamGroupsHook')]
     if 'runner_type' not in cfg:
-        return Runner.from_cfg(cfg)
+        from .engine import MIMRunner
+        return MIMRunner.from_cfg(cfg)
     from mmengine.registry import RUNNERS
     return RUNNERS.build(cfg)
 

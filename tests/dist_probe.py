@@ -46,3 +46,17 @@ class DistProbeHook(Hook):
         path = osp.join(runner.work_dir, f'probe_rank{get_rank()}.jsonl')
         with open(path, 'a') as f:
             f.write(json.dumps(record) + '\n')
+
+
+@HOOKS.register_module()
+class StallRankHook(Hook):
+    """Rank ``rank`` stops responding (sleeps) before iteration ``at``, as a
+    rank stuck in data loading or a deadlock would."""
+
+    def __init__(self, rank: int, at: int):
+        self.rank, self.at = rank, at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        import time
+        if get_rank() == self.rank and runner.iter + 1 == self.at:
+            time.sleep(3600)

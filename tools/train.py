@@ -1,7 +1,11 @@
 """Train a model from a config, as mmpretrain's tools/train.py does.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--cfg-options k=v ...] [--launcher pytorch|slurm]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
+        [--lr-factor F] [--amp] [--auto-scale-lr] [--cfg-options k=v ...]
+        [--launcher pytorch|slurm]
+
+``--resume`` without a path continues from the newest intact checkpoint of
+the work dir (MIMRunner); ``--lr-factor`` lowers the resumed learning rate.
 
 On a machine without CUDA, SyncBN, AMP and the NCCL backend are replaced by
 their CPU equivalents with a warning (see mim_plugins.engine.device).
@@ -31,6 +35,10 @@ def parse_args(argv=None):
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or from the latest one in '
         'the work dir if no checkpoint is given')
+    parser.add_argument(
+        '--lr-factor', type=float,
+        help='with --resume: multiply the resumed learning rates (optimizer '
+        'and schedule) by this factor, e.g. 0.5 after a divergence')
     parser.add_argument('--amp', action='store_true',
                         help='enable automatic mixed precision training')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -67,6 +75,11 @@ def merge_args(cfg: Config, args) -> Config:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
+    if args.lr_factor is not None:
+        if args.resume is None:
+            raise SystemExit('--lr-factor scales the learning rates of a '
+                             'resumed run: add --resume.')
+        cfg.resume_lr_factor = args.lr_factor
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     return cfg

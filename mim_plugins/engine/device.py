@@ -55,17 +55,26 @@ def adapt_cfg_to_device(cfg: Config, launcher: str = 'none') -> Config:
             find_unused_parameters=cfg.get('find_unused_parameters', False))
         wrapper['device_ids'] = None
         cfg.model_wrapper_cfg = wrapper
-        _init_cpu_process_group()
+        _init_cpu_process_group(env['dist_cfg'].get('timeout'))
         changes.append('distributed backend gloo on CPU')
     if changes:
         warnings.warn('No CUDA device: ' + '; '.join(changes) + '.')
     return cfg
 
 
-def _init_cpu_process_group() -> None:
+def _init_cpu_process_group(timeout=None) -> None:
+    """The gloo group, with ``env_cfg.dist_cfg.timeout`` seconds (default
+    :data:`~mim_plugins.engine.runner.DEFAULT_DIST_TIMEOUT`) for a
+    collective to complete."""
+    import datetime
+
     import torch.distributed as dist
+
+    from .runner import DEFAULT_DIST_TIMEOUT
     if dist.is_available() and not dist.is_initialized():
         dist.init_process_group(
             backend='gloo',
             rank=int(os.environ['RANK']),
-            world_size=int(os.environ['WORLD_SIZE']))
+            world_size=int(os.environ['WORLD_SIZE']),
+            timeout=datetime.timedelta(
+                seconds=float(timeout or DEFAULT_DIST_TIMEOUT)))

@@ -16,6 +16,8 @@
 #   --cfg-options model.backbone.init_cfg.checkpoint=path
 _base_ = 'mmpretrain::convnext/convnext-small_32xb128_in1k.py'
 custom_imports = dict(imports=['mim_plugins'], allow_failed_imports=False)
+# atomic checkpoints, exact resume, the divergence guard
+runner_type = 'MIMRunner'
 
 pretrained = '{{$PRETRAINED:work_dirs/a2mim_convnext-small_8xb256-amp-coslr-300e_in1k/epoch_300.pth}}'  # noqa
 model = dict(

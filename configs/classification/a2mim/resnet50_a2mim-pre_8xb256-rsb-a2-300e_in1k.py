@@ -16,6 +16,8 @@
 #   --cfg-options model.backbone.init_cfg.checkpoint=path
 _base_ = 'mmpretrain::resnet/resnet50_8xb256-rsb-a2-300e_in1k.py'
 custom_imports = dict(imports=['mim_plugins'], allow_failed_imports=False)
+# atomic checkpoints, exact resume, the divergence guard
+runner_type = 'MIMRunner'
 
 pretrained = '{{$PRETRAINED:work_dirs/a2mim_resnet50_8xb256-coslr-300e_in1k/epoch_300.pth}}'  # noqa
 model = dict(

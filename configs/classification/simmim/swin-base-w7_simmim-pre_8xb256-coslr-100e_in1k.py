@@ -10,6 +10,8 @@
 # relative position tables are resized to 7x7 on load.
 _base_ = 'mmpretrain::simmim/benchmarks/swin-base-w7_8xb256-coslr-100e_in1k.py'
 custom_imports = dict(imports=['mim_plugins'], allow_failed_imports=False)
+# atomic checkpoints, exact resume, the divergence guard
+runner_type = 'MIMRunner'
 
 pretrained = '{{$PRETRAINED:work_dirs/simmim_swin-base-w6_8xb256-amp-coslr-100e_in1k-192px/epoch_100.pth}}'  # noqa
 model = dict(

@@ -12,6 +12,8 @@
 _base_ = 'mmdet::convnext/mask-rcnn_convnext-t-p4-w7_fpn_amp-ms-crop-3x_coco.py'  # noqa
 custom_imports = dict(
     imports=['mim_plugins', 'mim_plugins.det'], allow_failed_imports=False)
+# atomic checkpoints, exact resume, the divergence guard
+runner_type = 'MIMRunner'
 
 pretrained = '{{$PRETRAINED:work_dirs/a2mim_convnext-base_8xb256-amp-coslr-300e_in1k/epoch_300.pth}}'  # noqa
 model = dict(

@@ -15,6 +15,8 @@ _base_ = [
 ]
 custom_imports = dict(
     imports=['mim_plugins', 'mim_plugins.det'], allow_failed_imports=False)
+# atomic checkpoints, exact resume, the divergence guard
+runner_type = 'MIMRunner'
 
 pretrained = '{{$PRETRAINED:work_dirs/a2mim_resnet50_8xb256-coslr-300e_in1k/epoch_300.pth}}'  # noqa
 norm_cfg = dict(type='SyncBN', requires_grad=True)

@@ -14,6 +14,8 @@
 _base_ = 'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_amp-ms-crop-3x_coco.py'
 custom_imports = dict(
     imports=['mim_plugins', 'mim_plugins.det'], allow_failed_imports=False)
+# atomic checkpoints, exact resume, the divergence guard
+runner_type = 'MIMRunner'
 
 pretrained = '{{$PRETRAINED:work_dirs/a2mim_swin-base-w6_8xb128-accu2-coslr-100e_in1k-192px/epoch_100.pth}}'  # noqa
 model = dict(

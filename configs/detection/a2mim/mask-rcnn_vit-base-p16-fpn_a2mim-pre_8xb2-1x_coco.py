@@ -24,6 +24,8 @@ _base_ = [
 ]
 custom_imports = dict(
     imports=['mim_plugins', 'mim_plugins.det'], allow_failed_imports=False)
+# atomic checkpoints, exact resume, the divergence guard
+runner_type = 'MIMRunner'
 
 pretrained = '{{$PRETRAINED:work_dirs/a2mim_vit-base_8xb128-accu2-step-800e_in1k/epoch_800.pth}}'  # noqa
 norm_cfg = dict(type='SyncBN', requires_grad=True)

@@ -61,4 +61,4 @@ train_dataloader = dict(
     # the collate function does not accept
     collate_fn=dict(_delete_=True, type='default_collate'),
     dataset=dict(pipeline=train_pipeline))
-custom_hooks = [dict(type='StopOnInvalidLossHook')]
+runner_type = 'MIMRunner'

@@ -36,9 +36,9 @@ model = dict(
 
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
 param_scheduler = [
-    dict(_delete_=True, type='LinearLR', start_factor=0.1, by_epoch=False,
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False,
          begin=0, end=5),
-    dict(_delete_=True, type='CosineAnnealingLR', by_epoch=False, begin=5,
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=5,
          end=20, eta_min=1e-5),
 ]
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=20)

@@ -13,6 +13,8 @@
 #   --cfg-options model.backbone.init_cfg.checkpoint=path
 _base_ = 'mmseg::fcn/fcn_r50-d8_4xb4-160k_ade20k-512x512.py'
 custom_imports = dict(imports=['mim_plugins'], allow_failed_imports=False)
+# atomic checkpoints, exact resume, the divergence guard
+runner_type = 'MIMRunner'
 
 pretrained = '{{$PRETRAINED:work_dirs/a2mim_resnet50_8xb256-coslr-300e_in1k/epoch_300.pth}}'  # noqa
 model = dict(

@@ -10,6 +10,8 @@
 #   --cfg-options model.backbone.init_cfg.checkpoint=path
 _base_ = 'mmseg::convnext/convnext-base_upernet_8xb2-amp-160k_ade20k-512x512.py'  # noqa
 custom_imports = dict(imports=['mim_plugins'], allow_failed_imports=False)
+# atomic checkpoints, exact resume, the divergence guard
+runner_type = 'MIMRunner'
 
 pretrained = '{{$PRETRAINED:work_dirs/a2mim_convnext-base_8xb256-amp-coslr-300e_in1k/epoch_300.pth}}'  # noqa
 model = dict(

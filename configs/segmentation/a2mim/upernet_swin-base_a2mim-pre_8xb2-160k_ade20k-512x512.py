@@ -12,6 +12,8 @@
 #   --cfg-options model.backbone.init_cfg.checkpoint=path
 _base_ = 'mmseg::swin/swin-base-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py'  # noqa
 custom_imports = dict(imports=['mim_plugins'], allow_failed_imports=False)
+# atomic checkpoints, exact resume, the divergence guard
+runner_type = 'MIMRunner'
 
 pretrained = '{{$PRETRAINED:work_dirs/a2mim_swin-base-w6_8xb128-accu2-coslr-100e_in1k-192px/epoch_100.pth}}'  # noqa
 model = dict(
