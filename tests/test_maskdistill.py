@@ -50,7 +50,14 @@ def reference_clip_visual(sd, x):
     B = x.shape[0]
     t = F.conv2d(x, v('conv1.weight'), stride=P).flatten(2).transpose(1, 2)
     t = torch.cat([v('class_embedding').expand(B, 1, C), t], 1)
-    t = t + v('positional_embedding')
+    pos = v('positional_embedding')
+    if pos.shape[0] != t.shape[1]:  # another grid: bicubic, as ViTs do
+        g, h = int((pos.shape[0] - 1)**0.5), int((t.shape[1] - 1)**0.5)
+        grid = pos[1:].reshape(1, g, g, C).permute(0, 3, 1, 2)
+        grid = F.interpolate(grid, size=(h, h), mode='bicubic',
+                             align_corners=False)
+        pos = torch.cat([pos[:1], grid.flatten(2)[0].T], 0)
+    t = t + pos
     t = F.layer_norm(t, (C, ), v('ln_pre.weight'), v('ln_pre.bias'))
     for i in range(LAYERS):
         w = lambda k: v(f'transformer.resblocks.{i}.{k}')  # noqa: E731
@@ -100,6 +107,38 @@ def test_converted_teacher_matches_reference_clip(converted, output):
     clip_in = (pixels - teacher.mean) / teacher.std  # CLIP's own statistics
     ref = reference_clip_visual(sd, clip_in)[output]
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_teacher_with_other_patches_sees_the_students_grid(converted):
+    """CLIP ViT-L/14 for a /16 student at 224 px, in small: the teacher's
+    4x4 grid at 32 px is resized to the student's 3x3 (input_size 24), the
+    image bicubic and the position embedding bicubic, and the tokens equal
+    CLIP's on the resized image."""
+    sd, path = converted
+    teacher = _teacher('projection', checkpoint=path, input_size=3 * P)
+    mean, std = torch.zeros(3), torch.ones(3)
+    pixels = torch.rand(2, 3, IMG, IMG) * 255
+    out = teacher(pixels, mean, std)
+    assert out.shape == (2, 9, D)
+    resized = F.interpolate(pixels, size=(3 * P, 3 * P), mode='bicubic',
+                            align_corners=False)
+    ref = reference_clip_visual(sd, (resized - teacher.mean) / teacher.std)
+    torch.testing.assert_close(out, ref['projection'], rtol=1e-4, atol=1e-4)
+    # without the resize the grids differ, and MaskDistill says how to fix it
+    with pytest.raises(ValueError, match='input_size=20 is not a multiple'):
+        _teacher(random_init=True, input_size=20)
+
+
+def test_converter_names_the_teacher_config_of_each_clip(tmp_path, capsys):
+    """Both CLIP teachers through the one converter: it reads the
+    architecture off the weights and prints the teacher's config keys."""
+    src, dst = tmp_path / 'clip.pt', tmp_path / 'teacher.pth'
+    torch.save(openai_clip_state(), src)
+    converter.main([str(src), str(dst)])
+    out = capsys.readouterr().out
+    assert f'width {C}, {LAYERS} layers, patch {P}, {IMG} px, projection ' \
+        f'{D}' in out
+    assert f"patch_size={P}, out_channels={D}" in out
 
 
 def test_converter_rejects_unknown_keys():

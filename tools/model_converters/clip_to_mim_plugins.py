@@ -2,10 +2,14 @@
 
     python tools/model_converters/clip_to_mim_plugins.py SRC DST
 
-SRC: OpenAI's ``ViT-B-16.pt`` (a TorchScript archive or a state dict) or an
-open_clip checkpoint; DST: a state dict with the keys of
+SRC: OpenAI's ``ViT-B-16.pt`` or ``ViT-L-14.pt`` (a TorchScript archive or
+a state dict) or an open_clip checkpoint; DST: a state dict with the keys of
 ``mim_plugins.models.CLIPViTTeacher`` (visual tower only). The mapping is the
-pure function ``mim_plugins.models.target_generators.convert_clip_visual``.
+pure function ``mim_plugins.models.target_generators.convert_clip_visual``;
+the architecture is read off the weights and printed as the teacher's
+config (``arch``, ``patch_size``, ``out_channels``), e.g. for ViT-L/14
+``arch='l', patch_size=14, out_channels=768``, plus ``input_size=196`` for
+a ViT/16 student at 224 px.
 """
 import argparse
 import os
@@ -19,7 +23,8 @@ quiet_upstream_warnings()
 
 import torch  # noqa: E402
 
-from mim_plugins.models.target_generators import convert_clip_visual  # noqa
+from mim_plugins.models.target_generators import (  # noqa: E402
+    clip_teacher_config, convert_clip_visual)
 
 
 def load_clip_state_dict(path: str) -> dict:
@@ -41,9 +46,24 @@ def main(argv=None):
     state = convert_clip_visual(load_clip_state_dict(args.src))
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     torch.save(state, args.dst)
-    proj = state.get('proj')
-    print(f'saved {len(state)} tensors to {args.dst}'
-          + (f' (projection {tuple(proj.shape)})' if proj is not None else ''))
+    print(f'saved {len(state)} tensors to {args.dst}')
+    teacher = clip_teacher_config(state)
+    arch = teacher['arch']
+    width = state['vit.patch_embed.projection.weight'].shape[0]
+    layers = 1 + max(int(k.split('.')[2]) for k in state
+                     if k.startswith('vit.layers.'))
+    print(f'CLIP image tower: width {width}, {layers} layers, patch '
+          f'{teacher["patch_size"]}, {teacher["img_size"]} px, projection '
+          f'{teacher["out_channels"]}. Teacher config: '
+          f'target_generator=dict(type=\'CLIPViTTeacher\', arch={arch!r}, '
+          f'img_size={teacher["img_size"]}, '
+          f'patch_size={teacher["patch_size"]}, '
+          f'out_channels={teacher["out_channels"]}, checkpoint={args.dst!r})'
+          + ('' if isinstance(arch, str) else ' (num_heads cannot be read '
+             'off the weights: CLIP uses 64-dim heads)')
+          + '; for a student with another patch grid g x g, add '
+          f'input_size=g*{teacher["patch_size"]} (196 for a 224-px ViT/16 '
+          f'student and a /14 teacher).')
     return args.dst
 
 

@@ -81,8 +81,11 @@ class MaskDistill(MIMAlgorithmMixin, BaseSelfSupervisor):
         if target.shape[1] != tokens.shape[1]:
             raise ValueError(
                 f'MaskDistill: the teacher gives {target.shape[1]} patch '
-                f'tokens and the student {tokens.shape[1]}; use the same '
-                f'input size and patch size for both.')
+                f'tokens and the student {tokens.shape[1]}; their patch '
+                f'grids must match: the same input and patch size, or, for '
+                f'a teacher with other patches (CLIP ViT-L/14 for a /16 '
+                f'student), the teacher\'s input_size = student grid x '
+                f'teacher patch size (196 for 224-px /16 students).')
         return self.head.loss(tokens, target, mask)
 
 

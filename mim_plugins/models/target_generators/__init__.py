@@ -1,4 +1,4 @@
-from .clip_convert import convert_clip_visual
+from .clip_convert import clip_teacher_config, convert_clip_visual
 from .clip_teacher import CLIPViTTeacher
 
-__all__ = ['CLIPViTTeacher', 'convert_clip_visual']
+__all__ = ['CLIPViTTeacher', 'clip_teacher_config', 'convert_clip_visual']

@@ -52,3 +52,24 @@ def convert_clip_visual(state_dict: Dict[str, torch.Tensor]
         else:
             raise KeyError(f'Cannot convert CLIP key visual.{key}.')
     return out
+
+
+#: mmpretrain ViT arch names of the CLIP image towers
+_ARCHS = {(768, 12): 'b', (1024, 24): 'l'}
+
+
+def clip_teacher_config(state: Dict[str, torch.Tensor]) -> dict:
+    """The :class:`CLIPViTTeacher` arguments of converted CLIP weights
+    (``arch``, ``patch_size``, ``img_size``, ``out_channels``), read off
+    their shapes: ViT-B/16 gives ``arch='b', patch_size=16, out_channels=
+    512``, ViT-L/14 ``arch='l', patch_size=14, out_channels=768``."""
+    width, _, patch, _ = state['vit.patch_embed.projection.weight'].shape
+    layers = 1 + max(int(k.split('.')[2]) for k in state
+                     if k.startswith('vit.layers.'))
+    grid = int(round((state['vit.pos_embed'].shape[1] - 1)**0.5))
+    heads = 64  # CLIP's head width
+    arch = _ARCHS.get((width, layers), dict(
+        embed_dims=width, num_layers=layers, num_heads=max(width // heads, 1),
+        feedforward_channels=4 * width))
+    return dict(type='CLIPViTTeacher', arch=arch, patch_size=patch,
+                img_size=grid * patch, out_channels=state['proj'].shape[1])

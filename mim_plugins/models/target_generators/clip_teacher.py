@@ -4,6 +4,7 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmpretrain.registry import MODELS
@@ -37,6 +38,14 @@ class CLIPViTTeacher(BaseModule):
     undoes that normalisation and applies its own (``mean``/``std``, CLIP's
     by default), so both see the same pixels.
 
+    A teacher whose patch grid differs from the student's (CLIP ViT-L/14,
+    16x16 patches at 224 px, for a ViT/16 student with 14x14) sees the
+    image resized to ``input_size`` (196 px: 14x14 patches of 14 px), with
+    its position embedding resized to that grid (bicubic, as mmpretrain's
+    ViT does for any input size): the choice of MaskAlign's official code
+    ("CLIP-L/14*: input 196x196 ... the same feature map size as the
+    student") and of bwconrad/masked-distillation.
+
     The weights come from ``checkpoint``, a state dict in this module's
     layout (convert OpenAI / open_clip weights with
     ``tools/model_converters/clip_to_mim_plugins.py``), loaded strictly at
@@ -55,6 +64,8 @@ class CLIPViTTeacher(BaseModule):
         random_init (bool): Allow a random teacher. Defaults to False.
         mean (Sequence[float]): Teacher input mean (0-255 scale).
         std (Sequence[float]): Teacher input std (0-255 scale).
+        input_size (int, optional): Resize the images to this size (bicubic)
+            before the teacher; None keeps the student's size.
     """
 
     def __init__(self,
@@ -67,12 +78,19 @@ class CLIPViTTeacher(BaseModule):
                  random_init: bool = False,
                  mean: Sequence[float] = CLIP_MEAN,
                  std: Sequence[float] = CLIP_STD,
+                 input_size: Optional[int] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
         if output not in OUTPUTS:
             raise ValueError(f'CLIPViTTeacher: output={output!r} is not one '
                              f'of {OUTPUTS}.')
+        if input_size is not None and input_size % patch_size:
+            raise ValueError(
+                f'CLIPViTTeacher: input_size={input_size} is not a multiple '
+                f'of patch_size={patch_size}; for a student grid of g x g '
+                f'patches use input_size = g * {patch_size}.')
         self.output = output
+        self.input_size = input_size
         self.vit = MODELS.build(
             dict(type='VisionTransformer', arch=arch, img_size=img_size,
                  patch_size=patch_size, pre_norm=True, final_norm=False,
@@ -132,6 +150,10 @@ class CLIPViTTeacher(BaseModule):
                 in_std: torch.Tensor) -> torch.Tensor:
         """Teacher features (B, L, D) of inputs normalised by (in_mean, in_std)."""
         x = inputs * in_std.view(1, -1, 1, 1) + in_mean.view(1, -1, 1, 1)
+        if self.input_size is not None and \
+                tuple(x.shape[-2:]) != (self.input_size, ) * 2:
+            x = F.interpolate(x, size=(self.input_size, ) * 2,
+                              mode='bicubic', align_corners=False)
         x = (x - self.mean) / self.std
         feats = self.vit(x)[-1][:, self.vit.num_extra_tokens:]
         if self.output != 'last_block':
