@@ -9,6 +9,11 @@ the work dir (MIMRunner); ``--lr-factor`` lowers the resumed learning rate.
 
 On a machine without CUDA, SyncBN, AMP and the NCCL backend are replaced by
 their CPU equivalents with a warning (see mim_plugins.engine.device).
+
+A config with a ``strategy`` (sharded training, e.g. FSDP) needs a
+FlexibleRunner (``runner_type = 'MIMFlexibleRunner'``) and a launcher;
+mmengine's ``FSDPStrategy`` runs as ``MIMFSDPStrategy``, which also shards on
+the CPU (see mim_plugins.engine.strategies, docs/usage.md).
 """
 import argparse
 import os
@@ -25,6 +30,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 import mim_plugins  # noqa: E402,F401  registers modules, safe checkpoint load
 from mim_plugins.apis import build_runner, close_distributed  # noqa: E402,F401
 from mim_plugins.engine import adapt_cfg_to_device  # noqa: E402
+from mim_plugins.engine.strategies import prepare_strategy_cfg  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -88,6 +94,10 @@ def merge_args(cfg: Config, args) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    try:
+        prepare_strategy_cfg(cfg, args.launcher)
+    except ValueError as e:
+        raise SystemExit(f'{args.config}: {e}') from e
     adapt_cfg_to_device(cfg, args.launcher)
     runner = build_runner(cfg)
     runner.train()
