@@ -240,3 +240,24 @@ def test_spark_reference_runs_on_convnext_base_at_full_size():
     assert tiny.model.backbone.arch == dict(depths=[1, 1, 1, 1],
                                             channels=[16, 32, 64, 128])
     assert tiny.model.enc_dec_norm_dim == 128
+
+
+def test_cost_of_a_full_scale_run_from_its_flops():
+    """MaskDistill ViT-B, 300 epochs: the counted training FLOPs per image
+    are the student's forward and backward (3 x 17.6 GMACs, timm's count
+    for ViT-B/16 at 224) plus the frozen CLIP ViT-B/16 teacher's forward
+    (17.6 GMACs); the hours follow from 300 x 1.28M images at the assumed
+    MFU of the H100's bf16 peak."""
+    from mim_plugins.benchmark.cost import IMAGENET_TRAIN, run_cost
+    config = osp.join(ROOT, 'configs/pretrain/maskdistill/'
+                      'maskdistill_vit-base-p16_8xb256-coslr-300e_in1k.py')
+    r = run_cost(config, gpus=8, mfu=0.4, device_name='H100')
+    assert r['crop'] == 224 and r['images'] == 300 * IMAGENET_TRAIN
+    assert r['train_gflops_per_image'] == pytest.approx(2 * 4 * 17.6,
+                                                        rel=0.03)
+    seconds = r['train_gflops_per_image'] * 1e9 * r['images'] / (
+        8 * 989.4e12 * 0.4)
+    assert r['gpu_hours'] == pytest.approx(8 * seconds / 3600)
+    assert r['wall_hours'] == pytest.approx(seconds / 3600)
+    half = run_cost(config, gpus=8, mfu=0.8, device_name='H100')
+    assert half['gpu_hours'] == pytest.approx(r['gpu_hours'] / 2)

@@ -117,7 +117,8 @@ BEIT_VIT = (
     'position tables created as zeros (SimMIM:vision_transformer.py:63,186)')
 
 
-def check_vit(backbone: nn.Module, style: str) -> None:
+def check_vit(backbone: nn.Module, style: str,
+              layer_scale: float = 0.1) -> None:
     beit = style == 'beit'
     source = BEIT_VIT if beit else OPENMIXUP_VIT
     cutoff = .02 if beit else 2.
@@ -156,8 +157,9 @@ def check_vit(backbone: nn.Module, style: str) -> None:
         if name.endswith(('relative_position_bias_table', 'q_bias',
                           'v_bias')):
             assert_zero(name, p, source)
-    for layer in layers:  # layer scale 0.1 (init_values)
-        assert (layer.gamma_1 == 0.1).all() and (layer.gamma_2 == 0.1).all()
+    for layer in layers:  # layer scale (init_values): 0.1, 1e-5 (large)
+        assert (layer.gamma_1 == layer_scale).all() and \
+            (layer.gamma_2 == layer_scale).all()
 
 
 VIT_CONFIGS = [
@@ -175,6 +177,12 @@ VIT_CONFIGS = [
                                  feedforward_channels=4096))),
     ('maskdistill/maskdistill_vit-base-p16_8xb256-coslr-300e_in1k.py', 'beit',
      {}),
+    ('maskdistill/maskdistill_vit-large-p16_8xb64-accu4-coslr-300e_in1k.py',
+     'beit', dict(arch=dict(embed_dims=1024, num_layers=2, num_heads=16,
+                            feedforward_channels=4096))),
+    ('maskdistill/maskdistill_vit-huge-p14_8xb256-fsdp-coslr-300e_in1k.py',
+     'beit', dict(arch=dict(embed_dims=1280, num_layers=2, num_heads=16,
+                            feedforward_channels=5120))),
 ]
 
 
@@ -183,7 +191,9 @@ VIT_CONFIGS = [
 def test_vit_starts_as_official(config, style, shrink):
     model = build(config, **shrink)
     assert model.backbone.init_style == style
-    check_vit(model.backbone, style)
+    scale = Config.fromfile(osp.join(PRE, config)).model.backbone.get(
+        'layer_scale_init_value', 0.1)
+    check_vit(model.backbone, style, scale)
 
 
 def test_beit_rules_are_checked_for_real():
@@ -361,4 +371,4 @@ def test_swin_starts_as_official(config):
 def test_every_pretraining_config_is_checked():
     vits = {c for c, _, _ in VIT_CONFIGS}
     assert set(RESNETS) | set(CONVNEXTS) | set(SWINS) | vits == set(ALL)
-    assert len(ALL) == 25
+    assert len(ALL) == 27

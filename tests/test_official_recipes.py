@@ -136,6 +136,71 @@ def test_maskdistill_segmentation_is_beit_v2s():
     assert cfg.optim_wrapper.get('clip_grad') is None
 
 
+MD = 'configs/{}/maskdistill/'
+VIT_H = dict(embed_dims=1280, num_layers=32, num_heads=16,
+             feedforward_channels=5120)
+
+
+@pytest.mark.parametrize('size', ['large', 'huge'])
+def test_maskdistill_large_models_follow_beit_v2_large(size):
+    """ViT-L/H (no official MaskDistill code; docs/fidelity.md): BEiT v2's
+    large recipes (beit2/PRETRAINING.md: layer scale 1e-5;
+    get_started_for_image_classification.md: ViT-L 50 epochs, lr 5e-4 @
+    1024, layer decay 0.8, drop path 0.2; upernet_beit_large_24_512_slide_
+    160k_ade20k_pt2ft.py: lr 4e-5, layer decay 0.9, drop path 0.2, layers
+    8/12/16/24), ViT-H with MAE's drop path 0.3; batch 2048 / 1024 / 16;
+    a CLIP ViT-L/14 teacher on the student's patch grid, 40% masked."""
+    pre = _load(MD.format('pretrain') + (
+        'maskdistill_vit-large-p16_8xb64-accu4-coslr-300e_in1k.py'
+        if size == 'large' else
+        'maskdistill_vit-huge-p14_8xb256-fsdp-coslr-300e_in1k.py'))
+    accu = pre.optim_wrapper.get('accumulative_counts', 1)
+    assert pre.train_dataloader.batch_size * 8 * accu == 2048
+    assert pre.model.backbone.layer_scale_init_value == 1e-5
+    assert pre.train_cfg.max_epochs == 300
+    assert pre.optim_wrapper.optimizer.lr == 1.5e-3
+    assert pre.optim_wrapper.optimizer.betas == (0.9, 0.98)
+    teacher = pre.model.target_generator
+    assert (teacher.arch, teacher.patch_size, teacher.out_channels) == (
+        'l', 14, 768)
+    assert pre.model.head.out_channels == 768
+    patch = pre.model.backbone.patch_size
+    grid = 224 // patch
+    assert teacher.get('input_size', 224) == grid * 14
+    masker = pre.train_dataloader.dataset.pipeline[-2]
+    assert masker.type == 'BEiTv2MaskGenerator'
+    assert tuple(masker.input_size) == (grid, grid)
+    # BEiT's 75 of 196 patches; 40% of ViT-H/14's 256
+    assert masker.num_masking_patches == {196: 75, 256: 102}[grid * grid]
+    ft = _load(MD.format('classification') + (
+        'vit-large-p16_maskdistill-pre_8xb64-accu2-coslr-50e_in1k.py'
+        if size == 'large' else
+        'vit-huge-p14_maskdistill-pre_8xb32-accu4-coslr-50e_in1k.py'))
+    accu = ft.optim_wrapper.get('accumulative_counts', 1)
+    assert ft.train_dataloader.batch_size * 8 * accu == 1024
+    assert ft.train_cfg.max_epochs == 50
+    assert ft.optim_wrapper.optimizer.lr == 5e-4
+    assert ft.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.8
+    assert ft.model.backbone.drop_path_rate == (0.2 if size == 'large'
+                                                else 0.3)
+    assert ft.param_scheduler[0].end == 5
+    assert ft.optim_wrapper.get('clip_grad') is None
+    seg = _load(MD.format('segmentation') + (
+        f'upernet_vit-{size}-p{16 if size == "large" else 14}_maskdistill-'
+        f'pre_8xb2-amp-160k_ade20k-512x512.py'))
+    assert seg.optim_wrapper.optimizer.lr == 4e-5
+    assert seg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.9
+    assert seg.model.backbone.drop_path_rate == (0.2 if size == 'large'
+                                                 else 0.3)
+    assert tuple(seg.model.backbone.out_indices) == (
+        (7, 11, 15, 23) if size == 'large' else (7, 15, 23, 31))
+    assert seg.train_dataloader.batch_size * 8 == 16
+    for cfg in (pre, ft, seg):
+        arch = cfg.model.backbone.arch
+        assert arch == ('large' if size == 'large' else VIT_H)
+        assert cfg.model.backbone.patch_size == patch
+
+
 def test_upernet_vit_groups_equal_mmseg_layer_decay_constructor():
     """The ADE20K ViT-B recipe names mmseg's LayerDecayOptimizerConstructor
     (Westlake-AI/A2MIM seg_mmsegmentation/configs/ade20k/

@@ -456,7 +456,11 @@ def test_row_starts_from_its_pretraining(row):
         assert row.value is None and row.source is None
         assert 'our protocol' in row.task
     else:
-        assert row.value is not None and row.reported
+        assert row.reported
+        # a paper row without its number says why (never a number we cannot
+        # point to)
+        assert row.value is not None or (
+            row.protocol == 'paper' and 'value not verified' in row.reported)
         assert (row.source is None) == (row.protocol == 'paper')
 
 
@@ -480,7 +484,8 @@ def test_paper_preset_runs_each_job_once_in_its_own_work_dir():
         ckpt = _checkpoint_of(paper.PRETRAIN[row.pretrain])
         assert by_config[row.config].startswith(f'PRETRAINED={ckpt} ')
     # the two Swin-B rows are two jobs
-    swin = [r.config for r in paper.TABLE if r.backbone.startswith('Swin')]
+    swin = [r.config for r in paper.TABLE if r.backbone.startswith('Swin')
+            and r.task == 'ImageNet']
     assert len(set(swin)) == 2
 
 

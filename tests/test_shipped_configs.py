@@ -34,7 +34,7 @@ FULL_CONFIGS = sorted(
 
 def _imagenet(root):
     """ImageNet's layout: meta/{train,val}.txt and the class folders; the
-    training list names each image 32 times, so that it fills one batch of
+    training list names each image 64 times, so that it fills one batch of
     every recipe (drop_last)."""
     rng = np.random.default_rng(0)
     os.makedirs(osp.join(root, 'meta'))
@@ -49,8 +49,8 @@ def _imagenet(root):
                                              dtype=np.uint8)).save(
                     osp.join(root, split, name), format='JPEG')
                 lines.append(f'{name} {label}')
-        if split == 'train':  # one full batch of the largest recipe (256)
-            lines = lines * (256 // len(lines))
+        if split == 'train':  # one full batch of the largest recipe (512)
+            lines = lines * (512 // len(lines))
         with open(osp.join(root, 'meta', f'{split}.txt'), 'w') as f:
             f.write('\n'.join(lines) + '\n')
 
@@ -128,6 +128,32 @@ def _teacher_for(cfg, cwd):
         torch.save(model.state_dict(), path)
 
 
+def _sharded_config_builds(cfg):
+    """A FlexibleRunner config: the runner, its training data (one sample
+    through the pipeline), and the model, optimizer wrapper and schedules
+    that its strategy shards when training starts (tests/
+    test_sharded_train.py trains a tiny one sharded)."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import PARAM_SCHEDULERS
+    from mim_plugins.apis import build_model_from_cfg
+    from mim_plugins.engine.strategies import MIMFlexibleRunner
+    assert cfg.runner_type == 'MIMFlexibleRunner'
+    runner = train_tool.build_runner(cfg)
+    assert isinstance(runner, MIMFlexibleRunner)
+    loader = runner.build_dataloader(cfg.train_dataloader)
+    assert loader.dataset[0]['inputs'] is not None
+    model = build_model_from_cfg(cfg)
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    in_optim = {id(p) for g in optim.optimizer.param_groups
+                for p in g['params']}
+    assert in_optim == {id(p) for p in model.parameters() if p.requires_grad}
+    for s in cfg.param_scheduler:
+        s = dict(s)
+        s.pop('_scope_', None)
+        PARAM_SCHEDULERS.build(s, default_args=dict(
+            optimizer=optim, epoch_length=len(loader)))
+
+
 @pytest.mark.parametrize('path', FULL_CONFIGS,
                          ids=[osp.relpath(p, ROOT) for p in FULL_CONFIGS])
 def test_config_builds_its_training_objects(path, shipped_cwd, monkeypatch):
@@ -135,10 +161,13 @@ def test_config_builds_its_training_objects(path, shipped_cwd, monkeypatch):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports.imports[0] == 'mim_plugins'
     assert cfg.custom_imports.allow_failed_imports is False
-    assert cfg.runner_type == 'MIMRunner'
     cfg.work_dir = str(shipped_cwd / 'work_dirs' / osp.basename(path))
     train_tool.adapt_cfg_to_device(cfg)
     _teacher_for(cfg, shipped_cwd)
+    if cfg.get('strategy'):  # sharded: built by the strategy in train()
+        _sharded_config_builds(cfg)
+        return
+    assert cfg.runner_type == 'MIMRunner'
     runner = train_tool.build_runner(cfg)
     # what Runner.train builds before its first iteration
     runner._train_loop = runner.build_train_loop(runner._train_loop)

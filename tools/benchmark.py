@@ -4,11 +4,16 @@
         [--warmup N] [--precision fp32|bf16|fp16] [--channels-last]
         [--no-sdpa] [--with-cp] [--compile] [--no-flops] [--tiny]
         [--only NAME ...] [--out results.json]
+    python tools/benchmark.py --cost CONFIG [CONFIG ...] [--gpus 8]
+        [--mfu 0.4] [--gpu-name H100]
 
 Prints a markdown table (step time, images/s, peak memory, loss and mask
 generation shares, FLOPs, MFU, ratio to the reference recipes of the same
-backbone) and writes every raw number to --out. The measurements live in
-the package mim_plugins.benchmark; this script only parses the flags.
+backbone) and writes every raw number to --out. With --cost, it estimates
+instead what each full-scale CONFIG costs: training FLOPs per image counted
+on its model, times the images of the run, over GPUS GPUs at an assumed
+MFU (mim_plugins.benchmark.cost). The measurements live in the package
+mim_plugins.benchmark; this script only parses the flags.
 """
 import argparse
 import os.path as osp
@@ -63,12 +68,40 @@ def parse_args(argv=None):
                    'a shared machine; use an even number')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', help='write all raw numbers as JSON here')
+    p.add_argument('--cost', nargs='+', metavar='CONFIG',
+                   help='estimate GPU hours of these full-scale configs')
+    p.add_argument('--gpus', type=int, default=8,
+                   help='with --cost: GPUs of the run (and of an '
+                   'iteration-based recipe\'s batch); default 8')
+    p.add_argument('--mfu', type=float, default=0.4,
+                   help='with --cost: assumed model FLOPs utilisation')
+    p.add_argument('--gpu-name', default='H100',
+                   help='with --cost: the GPU whose bf16 peak is used')
     return p.parse_args(argv)
+
+
+def cost_table(configs, gpus: int, mfu: float, gpu_name: str) -> str:
+    """A markdown table of :func:`run_cost` for ``configs``."""
+    from mim_plugins.benchmark.cost import run_cost
+    lines = [f'| config | crop | train GFLOPs/img | images | hours on '
+             f'{gpus} {gpu_name} | GPU hours |', '|---|---|---|---|---|---|']
+    for config in configs:
+        r = run_cost(config, gpus=gpus, mfu=mfu, device_name=gpu_name)
+        name = osp.splitext(osp.basename(config))[0]
+        lines.append(f"| `{name}` | {r['crop']} | "
+                     f"{r['train_gflops_per_image']:.0f} | "
+                     f"{r['images'] / 1e6:.0f}M | {r['wall_hours']:.0f} | "
+                     f"{r['gpu_hours']:.0f} |")
+    return '\n'.join(lines) + (f'\n\nAt an assumed MFU of {mfu:.0%} of the '
+                               f'{gpu_name} bf16 dense peak.')
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+    if args.cost:
+        print(cost_table(args.cost, args.gpus, args.mfu, args.gpu_name))
+        return 0
     results = run_benchmark(
         names=args.only, device=args.device, batch_size=args.batch_size,
         steps=args.steps, warmup=args.warmup, precision=args.precision,

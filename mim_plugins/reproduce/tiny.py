@@ -40,6 +40,8 @@ def shrink_backbone(backbone: dict, vit_layers: int = 2) -> int:
     if t in ('BEiTViT', 'mmpretrain.BEiTViT'):
         backbone.update(arch=dict(TINY_VIT_ARCH, num_layers=vit_layers),
                         img_size=64, patch_size=8)
+        if backbone.get('frozen_stages', -1) > vit_layers:  # linear probes
+            backbone['frozen_stages'] = vit_layers
         return 64
     if t in ('SwinTransformer', 'mmpretrain.SwinTransformer'):
         backbone.update(arch=TINY_SWIN_ARCH, img_size=64,
