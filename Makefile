@@ -8,7 +8,7 @@ VENV ?= $(ROOT)/.venv
 VENV_ABS := $(abspath $(VENV))
 PY := $(VENV_ABS)/bin/python
 
-.PHONY: env demo test clean
+.PHONY: env demo test test-fast clean
 
 env:
 	bash $(ROOT)/tools/install_env.sh $(VENV_ABS)
@@ -18,6 +18,16 @@ demo: env
 
 test: env
 	cd $(ROOT) && PATH=$(VENV_ABS)/bin:$$PATH $(PY) -m pytest
+
+# the edit-test loop (about 1.5 min on 2 cores): losses, masks, models,
+# configs against the papers' protocols, error messages, docs; no training
+# runs, no demo, no packaging (`make test` runs everything, as CI does)
+FAST_TESTS := test_losses test_mask_generators test_algorithm test_backbones \
+	test_simmim test_maskdistill test_step_ema test_safe_load \
+	test_error_messages test_configs test_paper_protocol \
+	test_official_schedules test_docs
+test-fast: env
+	cd $(ROOT) && PATH=$(VENV_ABS)/bin:$$PATH $(PY) -m pytest $(FAST_TESTS:%=tests/%.py)
 
 clean:
 	rm -rf $(ROOT)/work_dirs $(ROOT)/data/demo

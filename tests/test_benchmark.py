@@ -228,8 +228,9 @@ def test_convnext_and_swin_entries_against_mmpretrain(tmp_path):
     assert 'x mmpt_simmim_swin-b' in table
 
 
-def test_spark_reference_runs_on_convnext_base_at_full_size():
-    """Same backbone as ours at full size; the tiny run keeps its tiny arch."""
+def test_spark_reference_config_is_our_convnext_base_or_tiny():
+    """The SparK reference entry's config (nothing is run here) has our
+    ConvNeXt-B at full size, and the tiny arch with --tiny."""
     entry = benchmark.ENTRY_BY_NAME['mmpt_spark_convnext-b']
     full = benchmark.load_config(entry)
     assert full.model.backbone.arch == 'base'
