@@ -22,7 +22,8 @@ test: env
 # the edit-test loop (about 1.5 min on 2 cores): losses, masks, models,
 # configs against the papers' protocols, error messages, docs; no training
 # runs, no demo, no packaging (`make test` runs everything, as CI does)
-FAST_TESTS := test_losses test_mask_generators test_algorithm test_backbones \
+FAST_TESTS := test_losses test_mask_generators test_algorithm \
+	test_backbones_resnet_vit test_backbones_convnext_swin_resnet200 \
 	test_simmim test_maskdistill test_step_ema test_safe_load \
 	test_error_messages test_configs test_paper_protocol \
 	test_official_schedules test_docs

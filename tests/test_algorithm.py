@@ -6,9 +6,9 @@ import torch
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
-from conftest import tiny_resnet_cfg, tiny_vit_cfg
+from helpers import tiny_resnet_cfg, tiny_vit_cfg
 from mim_plugins.models.utils import mean_fill
-from test_losses import VIT_HEAD
+from helpers import VIT_HEAD
 
 
 def _a2mim(backbone, stride, **kw):

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from mim_plugins import benchmark
 
 #: ours (ResNet and ViT, A2MIM and SimMIM) and one mmpretrain reference

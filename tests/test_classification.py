@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from conftest import ROOT, load_tool
+from helpers import ROOT, load_tool
 from mim_plugins.apis import build_model_from_cfg
 from mim_plugins.engine import adapt_cfg_to_device
 from mim_plugins.engine.pretrained_check import (check_loaded_values,

@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import ROOT
+from helpers import ROOT
 from mim_plugins.apis import build_model_from_cfg
 from mim_plugins.engine import adapt_cfg_to_device
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, TINY_VIT
+from helpers import ROOT, TINY_VIT
 
 
 def _free_port():

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 
 PAGES = sorted(
     [osp.join(ROOT, 'README.md')] +

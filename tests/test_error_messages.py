@@ -15,7 +15,7 @@ import torch
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
-from conftest import ROOT, load_tool, tiny_resnet_cfg, tiny_vit_cfg
+from helpers import ROOT, load_tool, tiny_resnet_cfg, tiny_vit_cfg
 from mim_plugins.checkpoints import (LayoutError, NotACheckpointError,
                                      checkpoint_format, load_source)
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from checkpoint_utils import assert_rel_close, perturb
-from conftest import load_tool
+from helpers import load_tool
 from mim_plugins.checkpoints import (LayoutError, convert_checkpoint,
                                      export_timm)
 from mim_plugins.checkpoints.common import strip_prefix

@@ -21,7 +21,7 @@ from checkpoint_utils import (assert_rel_close, build_loaded,
 from mim_plugins.checkpoints import (FORMATS, LayoutError, convert_checkpoint,
                                      import_checkpoint, load_source)
 from mim_plugins.checkpoints import convert as convert_module
-from conftest import load_tool
+from helpers import load_tool
 from mim_plugins.engine.pretrained_check import analyse_pretrained
 
 import_tool = load_tool('model_converters/import_checkpoint')
@@ -601,7 +601,7 @@ def test_mmpretrain_layout_is_kept_as_is(name):
     every backbone and decoder tensor is carried unchanged."""
     from mmengine.config import Config
     from mmpretrain.registry import MODELS
-    from conftest import TINY_CONFIGS
+    from helpers import TINY_CONFIGS
     cfg = Config.fromfile(TINY_CONFIGS[name])
     if name == 'maskdistill_vit':
         cfg.model.target_generator.init_cfg = None

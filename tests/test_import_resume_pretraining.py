@@ -14,7 +14,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import TINY_CONFIGS, load_tool
+from helpers import TINY_CONFIGS, load_tool
 from mim_plugins.checkpoints import import_checkpoint
 train_tool = load_tool('train')
 

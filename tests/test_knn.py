@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, TINY_RESNET, TINY_VIT
+from helpers import ROOT, TINY_RESNET, TINY_VIT
 from mim_plugins.engine.knn import knn_top1
 
 

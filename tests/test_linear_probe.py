@@ -17,7 +17,7 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
-from conftest import ROOT, load_tool
+from helpers import ROOT, load_tool
 from mim_plugins.engine import adapt_cfg_to_device
 from mim_plugins.reproduce import paper
 from mim_plugins.reproduce.tiny import tiny_classification

@@ -5,18 +5,14 @@ import torch
 
 from mmpretrain.registry import MODELS
 
+from helpers import VIT_HEAD
+
 R50_HEAD = dict(
     type='A2MIMHead',
     loss=dict(type='RegressionLoss', mode='focal_l1_loss', loss_weight=1.0,
               reduction='none', activate='sigmoid', alpha=0.2, gamma=1.0,
               residual=False),
     unmask_weight=0., fft_weight=0.5, fft_focal=True, fft_unmask_weight=1e-3,
-    fft_unmask_replace='mixed', fft_reweight=False, encoder_in_channels=3)
-VIT_HEAD = dict(
-    type='A2MIMHead',
-    loss=dict(type='RegressionLoss', mode='l1_loss', loss_weight=1.0,
-              reduction='none'),
-    unmask_weight=0., fft_weight=0.1, fft_focal=True, fft_unmask_weight=0.,
     fft_unmask_replace='mixed', fft_reweight=False, encoder_in_channels=3)
 
 

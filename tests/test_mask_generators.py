@@ -20,7 +20,7 @@ from scipy import ndimage
 from mmpretrain.datasets.transforms import BEiTMaskGenerator
 from mmpretrain.registry import TRANSFORMS
 
-from conftest import ROOT
+from helpers import ROOT
 from mim_plugins.datasets.transforms import FastBEiTMaskGenerator
 
 #: MaskDistill's (and BEiT's) settings: 75 of 14x14 patches

@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
-from conftest import ROOT, load_tool
+from helpers import ROOT, load_tool
 from mim_plugins.apis import build_model_from_cfg
 converter = load_tool('model_converters/clip_to_mim_plugins')
 

@@ -27,7 +27,7 @@ from mmengine.config import Config
 
 from mmpretrain.registry import MODELS
 
-from conftest import ROOT
+from helpers import ROOT
 
 #: std of N(0, 1) truncated at +-1
 TRUNC1 = 0.5395685

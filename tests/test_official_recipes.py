@@ -13,7 +13,7 @@ from PIL import Image
 
 from mmpretrain.datasets.transforms import RandomResizedCrop
 
-from conftest import ROOT
+from helpers import ROOT
 
 PRE = sorted(p for p in glob.glob(osp.join(ROOT, 'configs/pretrain/*/*.py')))
 

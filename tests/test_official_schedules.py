@@ -33,7 +33,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import PARAM_SCHEDULERS
 
-from conftest import ROOT
+from helpers import ROOT
 
 L = 64  # iterations per epoch in the simulation
 OM = 'Westlake-AI/openmixup:configs/'

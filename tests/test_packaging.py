@@ -14,7 +14,7 @@ import textwrap
 import pytest
 from mmengine.config import Config
 
-from conftest import ROOT
+from helpers import ROOT
 
 CONFIGS = sorted(
     osp.relpath(p, osp.join(ROOT, 'configs'))

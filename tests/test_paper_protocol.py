@@ -16,7 +16,7 @@ import re
 import pytest
 from mmengine.config import Config
 
-from conftest import ROOT
+from helpers import ROOT
 from mim_plugins.reproduce import paper
 
 GPUS = 8

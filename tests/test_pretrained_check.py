@@ -4,7 +4,7 @@ import torch
 
 from mmpretrain.registry import MODELS
 
-from conftest import load_tool, tiny_vit_cfg
+from helpers import load_tool, tiny_vit_cfg
 from mim_plugins.engine.pretrained_check import (analyse_pretrained,
                                                  check_loaded_values,
                                                  check_pretrained)

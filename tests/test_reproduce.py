@@ -8,7 +8,7 @@ import os.path as osp
 import pytest
 from PIL import Image
 
-from conftest import load_tool
+from helpers import load_tool
 from mim_plugins.reproduce import demo, paper
 
 collect_results = load_tool('collect_results')
@@ -195,7 +195,7 @@ def test_paper_preset_writes_the_jobs(tmp_path):
 
 def test_reconstruction_hook_saves_every_interval_once(demo_data, tmp_path):
     from mmengine.config import Config
-    from conftest import TINY_VIT
+    from helpers import TINY_VIT
     from mim_plugins.apis import build_runner
     cfg = Config.fromfile(TINY_VIT)
     cfg.train_dataloader.dataset.data_root = demo_data

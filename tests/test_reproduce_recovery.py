@@ -10,7 +10,7 @@ import zipfile
 import pytest
 import torch
 
-from conftest import load_tool
+from helpers import load_tool
 from mim_plugins.reproduce import demo
 from mim_plugins.reproduce.runner import DemoRunner, demo_values
 

@@ -19,7 +19,7 @@ from mmengine.config import Config
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import Hook
 
-from conftest import ROOT, TINY_RESNET, TINY_VIT, load_tool
+from helpers import ROOT, TINY_RESNET, TINY_VIT, load_tool
 from mim_plugins.engine import MIMRunner
 from mim_plugins.engine.checkpoint_files import damage
 from mim_plugins.engine.hooks import DivergenceError

@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import TINY_CONFIGS, TINY_RESNET, TINY_VIT, load_tool
+from helpers import TINY_CONFIGS, TINY_RESNET, TINY_VIT, load_tool
 train_tool = load_tool('train')
 
 

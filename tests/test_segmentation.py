@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import ROOT, load_tool
+from helpers import ROOT, load_tool
 from mim_plugins.apis import build_model_from_cfg
 from mim_plugins.reproduce.synthetic import make_segmentation_folder
 from mim_plugins.engine import adapt_cfg_to_device

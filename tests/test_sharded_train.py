@@ -26,7 +26,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import ROOT, TINY_CONFIGS, load_tool
+from helpers import ROOT, TINY_CONFIGS, load_tool
 from mim_plugins.apis import build_model_from_cfg, load_pretrain_model
 from mim_plugins.engine import adapt_cfg_to_device, check_pretrained
 from mim_plugins.reproduce.tiny import tiny_classification

@@ -20,7 +20,7 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
-from conftest import ROOT, TINY_CONFIGS, load_tool
+from helpers import ROOT, TINY_CONFIGS, load_tool
 from mim_plugins.reproduce.synthetic import (make_coco_instances,
                                              make_segmentation_folder)
 

@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from conftest import ROOT, tiny_resnet_cfg, tiny_vit_cfg
+from helpers import ROOT, tiny_resnet_cfg, tiny_vit_cfg
 from mim_plugins.apis import build_model_from_cfg
 
 SIMMIM = osp.join(ROOT, 'configs/pretrain/simmim')

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from mmpretrain.models.utils import BEiTAttention
 from mmpretrain.registry import MODELS
 
-from conftest import TINY_VIT, load_tool, tiny_resnet_cfg, tiny_vit_cfg
+from helpers import TINY_VIT, load_tool, tiny_resnet_cfg, tiny_vit_cfg
 from mim_plugins.models.backbones import mim_vit
 from mim_plugins.models.backbones.sdpa_attention import SDPABEiTAttention
 

@@ -8,7 +8,7 @@ import sys
 import mmpretrain
 import pytest
 
-from conftest import ROOT, TINY_RESNET, load_tool
+from helpers import ROOT, TINY_RESNET, load_tool
 test_tool = load_tool('test')
 train_tool = load_tool('train')
 

@@ -8,7 +8,7 @@ import sys
 import mmdet
 import mmseg
 
-from conftest import ROOT
+from helpers import ROOT
 import test_detection as det
 import test_segmentation as seg
 

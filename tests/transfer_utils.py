@@ -3,7 +3,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from conftest import TINY_CONFIGS, load_tool
+from helpers import TINY_CONFIGS, load_tool
 from mim_plugins.reproduce.tiny import (shrink_backbone,  # noqa: F401
                                         shrink_pipeline)
 train_tool = load_tool('train')

@@ -8,7 +8,7 @@ the upstream bases (``mmpretrain::``, ``mmdet::``, ``mmseg::``), so an
 intended change to a recipe, or an upgrade of those packages, is recorded
 deliberately, after reading the failure, with::
 
-    python tests/test_config_refactor.py --update
+    python tests/test_config_snapshot.py --update
 
 and ``tests/data/resolved_configs.json.gz`` is committed with the change.
 """

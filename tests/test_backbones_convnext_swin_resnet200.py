@@ -276,7 +276,7 @@ def test_paper_configs_mask_where_their_mask_generator_says(name, token):
     from mmengine.config import Config
     from mmpretrain.registry import TRANSFORMS
     from mmpretrain.structures import DataSample
-    from conftest import ROOT
+    from helpers import ROOT
     from mim_plugins.apis import build_model_from_cfg
     from mim_plugins.engine import adapt_cfg_to_device
     cfg = adapt_cfg_to_device(

@@ -4,7 +4,7 @@ import torch
 
 from mmpretrain.registry import MODELS
 
-from conftest import tiny_resnet_cfg, tiny_vit_cfg
+from helpers import tiny_resnet_cfg, tiny_vit_cfg
 
 
 def _plain(cfg):

@@ -1,0 +1,81 @@
+"""What the tests share: paths, the tiny configs, tools as modules, tiny
+model configs (fixtures are in conftest.py; test files import from here,
+never from each other or from conftest)."""
+import importlib.util
+import os
+import os.path as osp
+import sys
+
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault('PYTHONWARNINGS', 'ignore')
+
+import mim_plugins  # noqa: E402,F401
+
+torch.set_num_threads(2)
+
+TINY_RESNET = osp.join(ROOT, 'configs/pretrain/a2mim/'
+                       'a2mim_resnet-tiny_1xb16-20i_demo.py')
+TINY_VIT = osp.join(ROOT, 'configs/pretrain/a2mim/'
+                    'a2mim_vit-tiny_1xb16-20i_demo.py')
+#: every tiny pre-training config, by short name
+TINY_CONFIGS = {
+    'a2mim_resnet': TINY_RESNET,
+    'a2mim_vit': TINY_VIT,
+    'simmim_vit': osp.join(ROOT, 'configs/pretrain/simmim/'
+                           'simmim_vit-tiny_1xb16-20i_demo.py'),
+    'simmim_resnet': osp.join(ROOT, 'configs/pretrain/simmim/'
+                              'simmim_resnet-tiny_1xb16-20i_demo.py'),
+    'simmim_swin': osp.join(ROOT, 'configs/pretrain/simmim/'
+                            'simmim_swin-tiny_1xb16-20i_demo.py'),
+    'maskdistill_vit': osp.join(ROOT, 'configs/pretrain/maskdistill/'
+                                'maskdistill_vit-tiny_1xb16-20i_demo.py'),
+    'a2mim_convnext': osp.join(ROOT, 'configs/pretrain/a2mim/'
+                               'a2mim_convnext-tiny_1xb16-20i_demo.py'),
+    'simmim_convnext': osp.join(ROOT, 'configs/pretrain/simmim/'
+                                'simmim_convnext-tiny_1xb16-20i_demo.py'),
+    'a2mim_swin': osp.join(ROOT, 'configs/pretrain/a2mim/'
+                           'a2mim_swin-tiny_1xb16-20i_demo.py'),
+}
+
+
+def load_tool(name: str):
+    """A command-line script of ``tools/`` as a module, to call its ``main``
+    (``tools/`` is a folder of scripts, not a package). ``name`` is relative
+    to ``tools/`` without ``.py``, e.g. ``'train'`` or
+    ``'model_converters/import_checkpoint'``."""
+    path = osp.join(ROOT, 'tools', name + '.py')
+    spec = importlib.util.spec_from_file_location(
+        'tools_' + name.replace('/', '_'), path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_vit_cfg(**kw):
+    cfg = dict(
+        type='A2MIMViT',
+        arch=dict(embed_dims=64, num_layers=2, num_heads=2,
+                  feedforward_channels=128),
+        img_size=64, patch_size=16, drop_path_rate=0.)
+    cfg.update(kw)
+    return cfg
+
+
+def tiny_resnet_cfg(**kw):
+    cfg = dict(type='A2MIMResNet', depth=18, stem_channels=16,
+               base_channels=16, out_indices=(3, ))
+    cfg.update(kw)
+    return cfg
+
+
+#: A2MIM's ViT head (spatial loss + focal frequency loss), as openmixup's
+#: ViT settings
+VIT_HEAD = dict(
+    type='A2MIMHead',
+    loss=dict(type='RegressionLoss', mode='l1_loss', loss_weight=1.0,
+              reduction='none'),
+    unmask_weight=0., fft_weight=0.1, fft_focal=True, fft_unmask_weight=0.,
+    fft_unmask_replace='mixed', fft_reweight=False, encoder_in_channels=3)
