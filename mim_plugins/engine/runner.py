@@ -64,15 +64,7 @@ class MIMRunner(Runner):
 
     @classmethod
     def from_cfg(cls, cfg) -> 'MIMRunner':
-        check_config(cfg)
-        cfg = copy.deepcopy(cfg)
-        cfg.setdefault('env_cfg', dict(dist_cfg=dict(backend='nccl')))
-        cfg.env_cfg.setdefault('dist_cfg', {}).setdefault(
-            'timeout', DEFAULT_DIST_TIMEOUT)
-        factor = cfg.get('resume_lr_factor')
-        if factor is not None and not float(factor) > 0:
-            raise ValueError(
-                f'resume_lr_factor must be positive, got {factor}.')
+        cfg, factor = runner_cfg(cfg)
         runner = super().from_cfg(cfg)
         runner.resume_lr_factor = factor
         return runner
@@ -80,19 +72,8 @@ class MIMRunner(Runner):
     # hooks -----------------------------------------------------------------
 
     def register_default_hooks(self, hooks=None) -> None:
-        hooks = dict(hooks or {})
-        checkpoint = hooks.get('checkpoint', dict(interval=1))
-        if isinstance(checkpoint, dict) and checkpoint.get(
-                'type', 'CheckpointHook') in ('CheckpointHook',
-                                              'mmengine.CheckpointHook'):
-            hooks['checkpoint'] = dict(checkpoint, type='SafeCheckpointHook')
-        divergence = hooks.get('divergence', {})
-        if isinstance(divergence, dict):
-            hooks['divergence'] = dict(dict(type='DivergenceHook'),
-                                       **divergence)
-        elif divergence is None:
-            hooks.pop('divergence')
-        super().register_default_hooks(hooks)
+        super().register_default_hooks(
+            guarded_default_hooks(hooks, 'SafeCheckpointHook'))
         self.register_hook(_RunGuardHook())
 
     # checkpoints -----------------------------------------------------------
@@ -270,6 +251,39 @@ class MIMRunner(Runner):
             if is_distributed() and _is_timeout(e):
                 raise RuntimeError(_stuck_ranks(self, e)) from e
             raise
+
+
+def runner_cfg(cfg):
+    """A copy of ``cfg`` for a MIM runner, checked (:func:`check_config`)
+    and with the process-group timeout set, and its ``resume_lr_factor``."""
+    check_config(cfg)
+    cfg = copy.deepcopy(cfg)
+    cfg.setdefault('env_cfg', dict(dist_cfg=dict(backend='nccl')))
+    cfg.env_cfg.setdefault('dist_cfg', {}).setdefault(
+        'timeout', DEFAULT_DIST_TIMEOUT)
+    factor = cfg.get('resume_lr_factor')
+    if factor is not None and not float(factor) > 0:
+        raise ValueError(f'resume_lr_factor must be positive, got {factor}.')
+    return cfg, factor
+
+
+def guarded_default_hooks(hooks, checkpoint_type: str,
+                          replaced=('CheckpointHook',
+                                    'mmengine.CheckpointHook')) -> dict:
+    """``default_hooks`` with mmengine's checkpoint hook (a type in
+    ``replaced``) as ``checkpoint_type`` and the divergence guard added
+    (``divergence=None`` removes it)."""
+    hooks = dict(hooks or {})
+    checkpoint = hooks.get('checkpoint', dict(interval=1))
+    if isinstance(checkpoint, dict) and checkpoint.get(
+            'type', 'CheckpointHook') in replaced:
+        hooks['checkpoint'] = dict(checkpoint, type=checkpoint_type)
+    divergence = hooks.get('divergence', {})
+    if isinstance(divergence, dict):
+        hooks['divergence'] = dict(dict(type='DivergenceHook'), **divergence)
+    elif divergence is None:
+        hooks.pop('divergence')
+    return hooks
 
 
 class _RestoreAfterSkip:

@@ -45,11 +45,10 @@ from mmpretrain.models.backbones.vision_transformer import \
     TransformerEncoderLayer
 from . import random_state
 from .checkpoint_files import damage, partial_name
-from .config_check import check_config
 from .hooks import SafeCheckpointHook
 from .hooks.divergence_hook import DivergenceError, _shared
-from .runner import (DEFAULT_DIST_TIMEOUT, MIMRunner, _is_timeout,
-                     _RunGuardHook, _stuck_ranks)
+from .runner import (MIMRunner, _is_timeout, _RunGuardHook, _stuck_ranks,
+                     guarded_default_hooks, runner_cfg)
 
 # --------------------------------------------------------------------------
 # what FSDP wraps and checkpoints
@@ -337,36 +336,17 @@ class MIMFlexibleRunner(FlexibleRunner):
 
     @classmethod
     def from_cfg(cls, cfg) -> 'MIMFlexibleRunner':
-        check_config(cfg)
-        cfg = copy.deepcopy(cfg)
+        cfg, factor = runner_cfg(cfg)
         prepare_strategy_cfg(cfg)
-        cfg.setdefault('env_cfg', dict(dist_cfg=dict(backend='nccl')))
-        cfg.env_cfg.setdefault('dist_cfg', {}).setdefault(
-            'timeout', DEFAULT_DIST_TIMEOUT)
-        factor = cfg.get('resume_lr_factor')
-        if factor is not None and not float(factor) > 0:
-            raise ValueError(
-                f'resume_lr_factor must be positive, got {factor}.')
         runner = super().from_cfg(cfg)
         runner.resume_lr_factor = factor
         return runner
 
     def register_default_hooks(self, hooks=None) -> None:
-        hooks = dict(hooks or {})
-        checkpoint = hooks.get('checkpoint', dict(interval=1))
-        if isinstance(checkpoint, dict) and checkpoint.get(
-                'type', 'CheckpointHook') in ('CheckpointHook',
-                                              'mmengine.CheckpointHook',
-                                              'SafeCheckpointHook'):
-            hooks['checkpoint'] = dict(checkpoint,
-                                       type='ShardedSafeCheckpointHook')
-        divergence = hooks.get('divergence', {})
-        if isinstance(divergence, dict):
-            hooks['divergence'] = dict(dict(type='DivergenceHook'),
-                                       **divergence)
-        elif divergence is None:
-            hooks.pop('divergence')
-        super().register_default_hooks(hooks)
+        super().register_default_hooks(guarded_default_hooks(
+            hooks, 'ShardedSafeCheckpointHook',
+            ('CheckpointHook', 'mmengine.CheckpointHook',
+             'SafeCheckpointHook')))
         self.register_hook(_RunGuardHook())
         self.register_hook(_ResumedRandomStates())
 
