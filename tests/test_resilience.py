@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -274,6 +275,9 @@ def test_divergence_stops_before_saving_and_resumes_with_a_lower_lr(
     assert 'tools/train.py CONFIG --resume --lr-factor' in message
     assert _iters(work) == [2, 4] and _last(work).endswith('iter_4.pth')
 
+    # mmengine names a run's log folder after the second it starts: the
+    # resumed run must not share the diverged run's scalars.json
+    time.sleep(1.1)
     config = tmp_path / 'diverging.py'
     config.write_text(f"_base_ = '{TINY_VIT}'\nparam_scheduler = "
                       f"{schedule!r}\n")
