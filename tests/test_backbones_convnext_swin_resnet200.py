@@ -29,9 +29,7 @@ def swin_cfg(**kw):
 
 def _grid(model) -> int:
     """Mask grid of the masked stage at ``SIZE`` px."""
-    if 'ConvNeXt' in type(model).__name__:
-        return SIZE // (4 * 2**model.mask_layer)
-    return SIZE // (4 * 2**max(model.mask_layer - 1, 0))
+    return SIZE // (4 * 2**model.mask_layer)
 
 
 def _plain_cfg(model_type: str) -> dict:
@@ -57,7 +55,7 @@ def _plain(model, **kw):
 CASES = [convnext_cfg(), convnext_cfg(mask_layer=1, mask_init=0.5),
          convnext_cfg(type='SimMIMConvNeXt'), swin_cfg(),
          swin_cfg(mask_layer=2, mask_init=0.5),
-         swin_cfg(mask_layer=4, use_abs_pos_embed=True)]
+         swin_cfg(mask_layer=3, use_abs_pos_embed=True)]
 
 
 @pytest.mark.parametrize('cfg', CASES, ids=[
@@ -86,10 +84,7 @@ def test_zero_mask_is_the_plain_backbone_and_token_gets_gradients(cfg):
 def _masked_stage_input(model, x, mask):
     """The tensor the masked stage receives (ConvNeXt: (B, C, h, w); Swin:
     the (B, L, C) tokens)."""
-    if 'ConvNeXt' in type(model).__name__:
-        block = model.stages[model.mask_layer]
-    else:
-        block = model.stages[max(model.mask_layer - 1, 0)]
+    block = model.stages[model.mask_layer]
     seen = []
     h = block.register_forward_pre_hook(
         lambda m, args: seen.append(args[0].detach().clone()))
@@ -160,8 +155,8 @@ def test_a_mask_grid_that_does_not_fit_the_stage_is_a_clear_error():
         swin(torch.randn(1, 3, SIZE, SIZE), torch.zeros(16, 16))
     with pytest.raises(ValueError, match='mask_layer=4 is outside'):
         MODELS.build(convnext_cfg(mask_layer=4))
-    with pytest.raises(ValueError, match='mask_layer=5 is outside'):
-        MODELS.build(swin_cfg(mask_layer=5))
+    with pytest.raises(ValueError, match='mask_layer=4 is outside'):
+        MODELS.build(swin_cfg(mask_layer=4))
     with pytest.raises(ValueError, match='mask_token'):
         MODELS.build(convnext_cfg(mask_token='mean'))
 

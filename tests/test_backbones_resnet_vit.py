@@ -89,7 +89,7 @@ def test_vit_masks_exactly_the_masked_patch_tokens(mask_layer):
     mask[0, 0, 0], mask[0, 0, 1] = 1, 0
     ref = _stage_inputs(model, x, torch.zeros_like(mask))
     got = _stage_inputs(model, x, mask)
-    stage = max(mask_layer - 1, 0)
+    stage = mask_layer  # 0: on the patch embeddings, seen by layer 0
     for i in range(stage):
         torch.testing.assert_close(got[i], ref[i])
     diff = got[stage] - ref[stage]
@@ -144,3 +144,26 @@ def test_mask_grid_mismatch_is_a_clear_error():
         vit(torch.randn(1, 3, 64, 64), torch.zeros(1, 8, 8))
     with pytest.raises(ValueError, match=r'shape \(B, h, w\)'):
         vit(torch.randn(1, 3, 64, 64), torch.zeros(4, 4))
+
+
+@pytest.mark.parametrize('cfg', [tiny_resnet_cfg(mask_layer=2),
+                                 tiny_vit_cfg(mask_layer=1)])
+def test_a_deep_copy_masks_with_its_own_token(cfg):
+    """The masking hook belongs to its backbone: a deep copy (an EMA model)
+    puts its own token on, and the mask is armed for one call only."""
+    import copy
+    model = MODELS.build(cfg).eval()
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        twin.mask_token.add_(1.)
+    x = torch.randn(2, 3, 64, 64)
+    grid = 8 if cfg['type'] == 'A2MIMResNet' else 4  # stride 8 / 16 px
+    mask = torch.ones(2, grid, grid, dtype=torch.long)
+    with torch.no_grad():
+        plain = model(x)[-1]
+        ours, theirs = model(x, mask)[-1], twin(x, mask)[-1]
+        again = model(x)[-1]
+    assert not torch.allclose(ours, theirs)
+    torch.testing.assert_close(twin(x)[-1], plain)
+    torch.testing.assert_close(again, plain)
+    assert model._mask_call is None and twin._mask_call is None

@@ -1,12 +1,9 @@
 """ConvNeXts that take a MIM mask: A2MIM (residual token) and SimMIM."""
-from typing import Optional, Sequence, Tuple, Union
-
-import torch
+from typing import Sequence, Union
 
 from mmpretrain.models.backbones import ConvNeXt
 from mmpretrain.registry import MODELS
-from ..utils import (check_mask_grid, is_pretrained_init, stage_stride,
-                     zero_)
+from ..utils import is_pretrained_init, zero_
 from .mask_token import MaskTokenMixin
 
 
@@ -21,10 +18,12 @@ class MIMConvNeXt(MaskTokenMixin, ConvNeXt):
     ``prefix='backbone.'``.
 
     With a mask of shape (B, h, w), the token is put on the input of stage
-    ``mask_layer`` (0-based), i.e. after that stage's downsampling layer (the
-    stem for stage 0), as openmixup's ``MIMConvNeXt``. The feature grid there
-    must be (h, w): at 224 px, 56x56 for stage 0 (stride 4) and 7x7 for stage
-    3 (stride 32).
+    ``mask_layer`` (see :mod:`.mask_token` for the names), i.e. after that
+    stage's downsampling layer (the stem for stage 0), as openmixup's
+    ``MIMConvNeXt``. The feature grid there must be (h, w): at 224 px, 56x56
+    for stage 0 (stride 4) and 7x7 for stage 3 (stride 32). The defaults are
+    A2MIM's (token added to the input of stage 3); ``A2MIMConvNeXt`` is this
+    class under the name our A2MIM configs use.
 
     Args:
         mask_layer (int): Stage whose input is masked. Defaults to 3.
@@ -57,13 +56,10 @@ class MIMConvNeXt(MaskTokenMixin, ConvNeXt):
                 out_indices, Sequence) else out_indices,
             gap_before_final_norm=gap_before_final_norm,
             **kwargs)
-        if not 0 <= mask_layer < self.num_stages:
-            raise ValueError(
-                f'{type(self).__name__}: mask_layer={mask_layer} is outside '
-                f'the backbone, which has stages 0..{self.num_stages - 1}.')
-        self.mask_layer = mask_layer
+        self._set_mask_layer(mask_layer, self.num_stages)
         self._init_mask_token((1, self.channels[mask_layer], 1, 1),
-                              mask_token, mask_init, replace)
+                              mask_token, mask_init, replace,
+                              at=self.stages[mask_layer])
 
     def init_weights(self) -> None:
         """mmpretrain's ConvNeXt initialisation (the ``init_cfg`` that
@@ -78,42 +74,11 @@ class MIMConvNeXt(MaskTokenMixin, ConvNeXt):
         if not is_pretrained_init(self.init_cfg):
             zero_([self.mask_token])
 
-    def forward(self,
-                x: torch.Tensor,
-                mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor]:
-        """Features of ``x``; masked at the input of stage ``mask_layer``
-        if a mask is given. Without a mask this is ``ConvNeXt.forward``."""
-        if mask is None:
-            return super().forward(x)
-        in_size = x.shape[-1]
-        outs = []
-        for i, stage in enumerate(self.stages):
-            x = self.downsample_layers[i](x)
-            if i == self.mask_layer:
-                check_mask_grid(mask, x.shape[-2:],
-                                f'{type(self).__name__} stage {i}',
-                                stride=stage_stride(in_size, x.shape[-1]))
-                x = self._mask(x, mask.unsqueeze(1))
-            x = stage(x)
-            if i in self.out_indices:
-                norm_layer = getattr(self, f'norm{i}')
-                if self.gap_before_final_norm:
-                    gap = x.mean([-2, -1], keepdim=True)
-                    outs.append(norm_layer(gap).flatten(1))
-                else:
-                    outs.append(norm_layer(x))
-        return tuple(outs)
 
-
-@MODELS.register_module()
-class A2MIMConvNeXt(MIMConvNeXt):
-    """A2MIM ConvNeXt: the token is *added* to the input of stage 3 (after
-    the last downsampling, stride 32), optionally after a learnable gamma
-    (``mask_init``), as openmixup's A2MIM ConvNeXt (``mask_layer=3``).
-    See :class:`MIMConvNeXt` for the arguments."""
-
-    def __init__(self, mask_layer: int = 3, replace: bool = False, **kwargs):
-        super().__init__(mask_layer=mask_layer, replace=replace, **kwargs)
+#: A2MIM's ConvNeXt is :class:`MIMConvNeXt` with its defaults, under the
+#: name our A2MIM configs use
+MODELS.register_module('A2MIMConvNeXt', module=MIMConvNeXt)
+A2MIMConvNeXt = MIMConvNeXt
 
 
 @MODELS.register_module()

@@ -4,7 +4,6 @@ from typing import Optional, Tuple
 import torch
 
 from mmpretrain.registry import MODELS
-from ..utils import check_mask_grid, stage_stride
 from .deep_resnet import DeepResNet
 from .mask_token import MaskTokenMixin
 
@@ -22,9 +21,11 @@ class MIMResNet(MaskTokenMixin, DeepResNet):
     ``mim_plugins.det`` / ``mim_plugins.seg``).
 
     With a mask of shape (B, h, w), the token is put on the input of stage
-    ``mask_layer`` (0-based), whose feature grid must be (h, w): for
-    ResNet-50 at 224 px and ``mask_layer=3`` that is the 1024-channel,
-    stride-16, 14x14 map.
+    ``mask_layer`` (see :mod:`.mask_token` for the names), whose feature
+    grid must be (h, w): for ResNet-50 at 224 px and ``mask_layer=3`` that
+    is the 1024-channel, stride-16, 14x14 map. The defaults are A2MIM's
+    (token added to the input of stage 3); ``A2MIMResNet`` is this class
+    under the name our A2MIM configs use.
 
     Args:
         mask_layer (int): Stage whose input is masked. Defaults to 3.
@@ -59,14 +60,10 @@ class MIMResNet(MaskTokenMixin, DeepResNet):
                  channels_last: bool = False,
                  **kwargs) -> None:
         super().__init__(**kwargs)
-        if not 0 <= mask_layer < len(self.res_layers):
-            raise ValueError(
-                f'{type(self).__name__}: mask_layer={mask_layer} is outside '
-                f'the backbone, which has stages 0..{len(self.res_layers) - 1}.')
-        self.mask_layer = mask_layer
-        channels = getattr(self, self.res_layers[mask_layer])[0].in_channels
-        self._init_mask_token((1, channels, 1, 1), mask_token, mask_init,
-                              replace)
+        self._set_mask_layer(mask_layer, len(self.res_layers))
+        stage = getattr(self, self.res_layers[mask_layer])
+        self._init_mask_token((1, stage[0].in_channels, 1, 1), mask_token,
+                              mask_init, replace, at=stage)
         self.channels_last = channels_last
         self._to_channels_last()
 
@@ -88,38 +85,17 @@ class MIMResNet(MaskTokenMixin, DeepResNet):
     def forward(self,
                 x: torch.Tensor,
                 mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor]:
-        """Features of ``x``; masked before stage ``mask_layer`` if a mask is given."""
+        """Features of ``x``, masked before stage ``mask_layer`` if a mask
+        is given (:class:`MaskTokenMixin`); channels_last input if set."""
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        if mask is None:
-            return super().forward(x)
-        in_size = x.shape[-1]
-        if self.deep_stem:
-            x = self.stem(x)
-        else:
-            x = self.relu(self.norm1(self.conv1(x)))
-        x = self.maxpool(x)
-        outs = []
-        for i, layer_name in enumerate(self.res_layers):
-            if i == self.mask_layer:
-                check_mask_grid(mask, x.shape[-2:],
-                                f'{type(self).__name__} stage {i}',
-                                stride=stage_stride(in_size, x.shape[-1]))
-                x = self._mask(x, mask.unsqueeze(1))
-            x = getattr(self, layer_name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        return super().forward(x, mask)
 
 
-@MODELS.register_module()
-class A2MIMResNet(MIMResNet):
-    """A2MIM ResNet: the token is *added* to the input of stage 3 (the
-    stride-16 map), optionally after a learnable gamma (``mask_init``).
-    See :class:`MIMResNet` for the arguments."""
-
-    def __init__(self, mask_layer: int = 3, replace: bool = False, **kwargs):
-        super().__init__(mask_layer=mask_layer, replace=replace, **kwargs)
+#: A2MIM's ResNet is :class:`MIMResNet` with its defaults, under the name
+#: our A2MIM configs use
+MODELS.register_module('A2MIMResNet', module=MIMResNet)
+A2MIMResNet = MIMResNet
 
 
 @MODELS.register_module()

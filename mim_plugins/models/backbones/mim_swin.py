@@ -1,12 +1,6 @@
 """Swin Transformer that takes a MIM mask, for A2MIM."""
-from typing import Optional, Tuple
-
-import torch
-
 from mmpretrain.models.backbones import SwinTransformer
-from mmpretrain.models.utils import resize_pos_embed
 from mmpretrain.registry import MODELS
-from ..utils import check_mask_grid
 from .mask_token import MaskTokenMixin
 
 
@@ -21,11 +15,14 @@ class MIMSwinTransformer(MaskTokenMixin, SwinTransformer):
     (the relative position tables are resized on load for another window
     size); mmdet's and mmseg's ``SwinTransformer`` have the same keys.
 
-    With a mask of shape (B, h, w), the token is put on the tokens as in
-    openmixup's ``SimMIMSwinTransformer``: ``mask_layer=0`` right after the
-    patch embedding, before the absolute position embedding (if any);
-    ``mask_layer=k >= 1`` on the tokens entering stage ``k - 1``. The token
-    grid there must be (h, w): 48x48 for ``mask_layer`` 0 or 1 at 192 px.
+    With a mask of shape (B, h, w), the token is put on the tokens at
+    ``mask_layer`` (see :mod:`.mask_token` for the names): 0 right after the
+    patch embedding, before the absolute position embedding (if any), as
+    openmixup's ``SimMIMSwinTransformer`` and all A2MIM Swin configs;
+    ``k >= 1`` on the tokens entering stage ``k``. The token grid there must
+    be (h, w): 48x48 for ``mask_layer=0`` at 192 px. The defaults are
+    A2MIM's (token added to the patch embeddings); ``A2MIMSwin`` is this
+    class under the name our A2MIM configs use.
 
     mmpretrain's ``SimMIMSwinTransformer`` stays the SimMIM Swin (the token
     replaces the patch embeddings).
@@ -50,67 +47,15 @@ class MIMSwinTransformer(MaskTokenMixin, SwinTransformer):
                  replace: bool = False,
                  **kwargs) -> None:
         super().__init__(**kwargs)
-        if not 0 <= mask_layer <= self.num_layers:
-            raise ValueError(
-                f'{type(self).__name__}: mask_layer={mask_layer} is outside '
-                f'the backbone: 0 (patch embedding) or 1..{self.num_layers} '
-                f'(the input of stage mask_layer - 1).')
-        self.mask_layer = mask_layer
-        dims = self.stages[max(mask_layer - 1, 0)].embed_dims
-        self._init_mask_token((1, 1, dims), mask_token, mask_init, replace)
-
-    def _mask_tokens(self, x: torch.Tensor, hw: Tuple[int, int],
-                     mask: torch.Tensor, where: str,
-                     stride: int) -> torch.Tensor:
-        check_mask_grid(mask, hw, f'{type(self).__name__} {where}',
-                        stride=stride)
-        return self._mask(x, mask.flatten(1).unsqueeze(-1))
-
-    def forward(self,
-                x: torch.Tensor,
-                mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor]:
-        """Features of ``x``; masked at ``mask_layer`` if a mask is given.
-
-        Without a mask this is ``SwinTransformer.forward``.
-        """
-        if mask is None:
-            return super().forward(x)
-        in_size = x.shape[-1]
-        x, hw_shape = self.patch_embed(x)
-        if self.mask_layer == 0:
-            x = self._mask_tokens(x, hw_shape, mask, 'patch embedding',
-                                  in_size // hw_shape[1])
-        if self.use_abs_pos_embed:
-            x = x + resize_pos_embed(
-                self.absolute_pos_embed, self.patch_resolution, hw_shape,
-                self.interpolate_mode, self.num_extra_tokens)
-        x = self.drop_after_pos(x)
-
-        outs = []
-        for i, stage in enumerate(self.stages):
-            if self.mask_layer == i + 1:
-                x = self._mask_tokens(x, hw_shape, mask, f'stage {i}',
-                                      in_size // hw_shape[1])
-            x, hw_shape = stage(
-                x, hw_shape, do_downsample=self.out_after_downsample)
-            if i in self.out_indices:
-                norm_layer = getattr(self, f'norm{i}')
-                out = norm_layer(x)
-                out = out.view(-1, *hw_shape,
-                               self.num_features[i]).permute(0, 3, 1,
-                                                             2).contiguous()
-                outs.append(out)
-            if stage.downsample is not None and not self.out_after_downsample:
-                x, hw_shape = stage.downsample(x, hw_shape)
-        return tuple(outs)
+        self._set_mask_layer(mask_layer, self.num_layers)
+        dims = self.stages[mask_layer].embed_dims
+        at = self.stages[mask_layer] if mask_layer else self.patch_embed
+        self._init_mask_token((1, 1, dims), mask_token, mask_init, replace,
+                              at=at, output=not mask_layer)
 
 
-@MODELS.register_module()
-class A2MIMSwin(MIMSwinTransformer):
-    """A2MIM Swin: the token is *added* to the patch embeddings
-    (``mask_layer=0``), as openmixup's A2MIM Swin models
-    (``configs/selfsup/_base_/models/a2mim/swin_*.py``). See
-    :class:`MIMSwinTransformer` for the arguments."""
-
-    def __init__(self, mask_layer: int = 0, replace: bool = False, **kwargs):
-        super().__init__(mask_layer=mask_layer, replace=replace, **kwargs)
+#: A2MIM's Swin is :class:`MIMSwinTransformer` with its defaults, under the
+#: name our A2MIM configs use (openmixup's A2MIM Swin models,
+#: ``configs/selfsup/_base_/models/a2mim/swin_*.py``)
+MODELS.register_module('A2MIMSwin', module=MIMSwinTransformer)
+A2MIMSwin = MIMSwinTransformer

@@ -10,14 +10,35 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 
 from mmpretrain.models.backbones import BEiTViT
+from mmpretrain.models.backbones.beit import BEiTTransformerEncoderLayer
 from mmpretrain.registry import MODELS
-from ..utils import (check_mask_grid, is_pretrained_init,
+from ..utils import (is_pretrained_init,
                      rescale_residual_branches_, reset_layer_norms_,
                      trunc_normal_weights_, zero_)
 from .mask_token import MaskTokenMixin
 from .sdpa_attention import SDPABEiTAttention
 
 INIT_STYLES = ('openmixup', 'beit', None)
+
+
+class CheckpointedBEiTLayer(BEiTTransformerEncoderLayer):
+    """mmpretrain's BEiT layer run under activation checkpointing
+    (``torch.utils.checkpoint``, non-reentrant) when training with
+    gradients; ``convert`` swaps a layer's class in place, so parameters,
+    keys and hooks stay."""
+
+    @classmethod
+    def convert(cls, layer: nn.Module) -> nn.Module:
+        if type(layer) is BEiTTransformerEncoderLayer:
+            layer.__class__ = cls
+        return layer
+
+    def forward(self, x: torch.Tensor,
+                rel_pos_bias: Optional[torch.Tensor]) -> torch.Tensor:
+        if self.training and torch.is_grad_enabled():
+            return checkpoint(super().forward, x, rel_pos_bias,
+                              use_reentrant=False)
+        return super().forward(x, rel_pos_bias)
 
 
 @MODELS.register_module()
@@ -31,10 +52,14 @@ class MIMViT(MaskTokenMixin, BEiTViT):
     are those of ``BEiTViT`` plus ``mask_token`` (and ``mask_gamma``).
 
     With a mask of shape (B, h, w) on the (h, w) patch grid, the token is put
-    on the patch tokens (never the cls token): ``mask_layer=0`` right after
-    the patch embedding, before the cls token and position embedding (the
-    paper's setting); ``mask_layer=k >= 1`` on the tokens entering the k-th
-    transformer layer, as in the official code.
+    on the patch tokens (never the cls token) at ``mask_layer`` (see
+    :mod:`.mask_token` for the names): 0 right after the patch embedding,
+    before the cls token and position embedding (the paper's setting);
+    ``k >= 1`` on the tokens entering transformer layer ``k``. The defaults
+    are A2MIM's (token added after the patch embedding; absolute position
+    embedding, a relative position bias per layer, layer scale 0.1, as the
+    official A2MIM ViT); ``A2MIMViT`` is this class under the name our A2MIM
+    configs use.
 
     Args:
         mask_layer (int): Where to mask, see above. Defaults to 0.
@@ -110,13 +135,11 @@ class MIMViT(MaskTokenMixin, BEiTViT):
             layer_scale_init_value=layer_scale_init_value,
             drop_path_rate=drop_path_rate,
             **kwargs)
-        if not 0 <= mask_layer < self.num_layers:
-            raise ValueError(
-                f'{type(self).__name__}: mask_layer={mask_layer} is outside '
-                f'the backbone, which has layers 0..{self.num_layers - 1}.')
-        self.mask_layer = mask_layer
-        self._init_mask_token((1, 1, self.embed_dims), mask_token, mask_init,
-                              replace)
+        self._set_mask_layer(mask_layer, self.num_layers, 'layers')
+        self._init_mask_token(
+            (1, 1, self.embed_dims), mask_token, mask_init, replace,
+            at=self.layers[mask_layer] if mask_layer else self.patch_embed,
+            output=not mask_layer, extra_tokens=self.num_extra_tokens)
         # BEiTViT's stochastic depth rates come from np.linspace: numpy
         # scalars, which TorchDynamo turns into tensors, so ``drop_prob ==
         # 0.`` in mmcv's drop_path becomes a data-dependent branch, a graph
@@ -130,6 +153,9 @@ class MIMViT(MaskTokenMixin, BEiTViT):
             for layer in self.layers:
                 SDPABEiTAttention.convert(layer.attn)
         self.with_cp = with_cp
+        if with_cp:
+            for layer in self.layers:
+                CheckpointedBEiTLayer.convert(layer)
 
     def init_weights(self) -> None:
         """mmpretrain's initialisation, then the official one of
@@ -153,7 +179,7 @@ class MIMViT(MaskTokenMixin, BEiTViT):
             types=(nn.Linear, nn.Conv2d) if beit else (nn.Linear, ))
         reset_layer_norms_(self)
         tokens = [self.cls_token, self.pos_embed]
-        if self.mask_mode != 'zero':  # openmixup mim_vit.py SimMIMViT
+        if self.mask_token_mode != 'zero':  # openmixup mim_vit.py SimMIMViT
             tokens.append(self.mask_token)
         for token in tokens:
             if token is not None:
@@ -167,64 +193,17 @@ class MIMViT(MaskTokenMixin, BEiTViT):
         if beit:
             rescale_residual_branches_(self.layers)
 
-    def _forward_layer(self, layer: nn.Module, x: torch.Tensor,
-                       rel_pos_bias: Optional[torch.Tensor]) -> torch.Tensor:
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            return checkpoint(layer, x, rel_pos_bias, use_reentrant=False)
-        return layer(x, rel_pos_bias)
-
-    def forward(self,
-                x: torch.Tensor,
-                mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor]:
-        """Features of ``x``; masked at ``mask_layer`` if a mask is given.
-
-        Without a mask this is ``BEiTViT.forward``.
-        """
-        B = x.shape[0]
-        x, hw = self.patch_embed(x)
-        m = None
-        if mask is not None:
-            check_mask_grid(mask, hw, type(self).__name__,
-                            stride=self.patch_embed.projection.stride[0])
-            m = mask.flatten(1).unsqueeze(-1)
-            if self.mask_layer == 0:
-                x = self._mask(x, m)
-        if self.cls_token is not None:
-            x = torch.cat((self.cls_token.expand(B, -1, -1), x), dim=1)
-        if self.pos_embed is not None:
-            x = x + self.resize_pos_embed(
-                self.pos_embed, self.patch_resolution, hw,
-                mode=self.interpolate_mode,
-                num_extra_tokens=self.num_extra_tokens)
-        x = self.drop_after_pos(x)
-        rel_pos_bias = self.rel_pos_bias() if self.rel_pos_bias is not None \
-            else None
-        n = self.num_extra_tokens
-        outs = []
-        for i, layer in enumerate(self.layers):
-            if m is not None and self.mask_layer == i + 1:
-                x = torch.cat((x[:, :n], self._mask(x[:, n:], m)), dim=1)
-            x = self._forward_layer(layer, x, rel_pos_bias)
-            if i == len(self.layers) - 1 and self.final_norm:
-                x = self.ln1(x)
-            if i in self.out_indices:
-                outs.append(self._format_output(x, hw))
-        return tuple(outs)
+    def _mask_grid(self, x: torch.Tensor, args: tuple) -> Tuple[int, int]:
+        """The patch grid of this call's input (tokens entering a layer)."""
+        in_hw = self._mask_call[1]
+        stride = self.patch_embed.projection.stride
+        return in_hw[0] // stride[0], in_hw[1] // stride[1]
 
 
-@MODELS.register_module()
-class A2MIMViT(MIMViT):
-    """A2MIM ViT: residual mask token after the patch embedding; absolute
-    position embedding, relative position bias per layer, layer scale 0.1,
-    as the official A2MIM/SimMIM-style ViT. See :class:`MIMViT`."""
-
-    def __init__(self, replace: bool = False, use_abs_pos_emb: bool = True,
-                 use_rel_pos_bias: bool = True,
-                 use_shared_rel_pos_bias: bool = False, **kwargs):
-        super().__init__(
-            replace=replace, use_abs_pos_emb=use_abs_pos_emb,
-            use_rel_pos_bias=use_rel_pos_bias,
-            use_shared_rel_pos_bias=use_shared_rel_pos_bias, **kwargs)
+#: A2MIM's ViT is :class:`MIMViT` with its defaults, under the name our
+#: A2MIM configs use
+MODELS.register_module('A2MIMViT', module=MIMViT)
+A2MIMViT = MIMViT
 
 
 @MODELS.register_module()
