@@ -9,13 +9,17 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
-from . import mae, mmpretrain, openmixup, simmim, timm, torchvision
-from .common import Conversion, LayoutError, format_cfg, strip_prefix
+from . import (from_mae, from_mmpretrain, from_openmixup, from_simmim,
+               from_timm, from_torchvision)
+from .common import PRETRAIN_ONLY, Conversion, LayoutError, format_cfg
 from .fileformat import (checkpoint_format, is_whole_pickle, reason,
                          refused_object, unreadable)
+from .strict_load import check_strict
+from .target import fit_to_target, load_target
 
 #: the source layouts, in the order a match is named when several agree
-SOURCES = (mmpretrain, openmixup, simmim, mae, timm, torchvision)
+SOURCES = (from_mmpretrain, from_openmixup, from_simmim, from_mae, from_timm,
+           from_torchvision)
 FORMATS = {m.NAME: m for m in SOURCES}
 
 
@@ -65,7 +69,7 @@ def convert_checkpoint(ckpt: Any, format: Optional[str] = None,
         num_heads: A ViT's heads, where the weights do not record them.
         fill_identity: For a ViT without layer scale / relative position
             bias, add identity ones so the weights also load into those
-            backbones (see :func:`.common.finish_vit`).
+            backbones (see :func:`.vit.finish_vit`).
 
     Raises:
         LayoutError: Unknown format, no layout matches, or several match
@@ -208,33 +212,30 @@ def save_checkpoint(conv: Conversion, dst: str, src: str = '') -> str:
     return dst
 
 
-def verify_conversion(conv: Conversion) -> str:
+def verify_conversion(conv: Conversion, backbone: bool = True) -> str:
     """Build the backbone (and decoder) that ``conv`` names and load its
-    weights strictly: every parameter and buffer from the file, no key
-    left over. Returns a one-line report; raises ``RuntimeError``."""
+    weights strictly (:func:`.strict_load.check_strict`): every parameter
+    and buffer from the file, no key left over. Returns a one-line report;
+    raises ``RuntimeError``. ``backbone=False``: the decoder only (the
+    backbone was checked against a config)."""
     import mmpretrain.models  # noqa: F401  (registers the backbones)
     from mmpretrain.registry import MODELS
     lines = []
-    parts = [('backbone', conv.backbone, ('mask_token', 'mask_gamma'))]
-    if conv.pretrain_backbone is not None:
+    parts = []
+    if backbone:
+        parts.append(('backbone', conv.backbone, PRETRAIN_ONLY))
+    if backbone and conv.pretrain_backbone is not None:
         parts.append(('backbone', conv.pretrain_backbone, ()))
     if conv.neck is not None:
         parts.append(('neck', conv.neck, ()))
     for name, cfg, pretrain_only in parts:
         module = MODELS.build(dict(cfg))
-        state = strip_prefix(conv.state_dict, f'{name}.')
-        result = module.load_state_dict(state, strict=False)
-        unexpected = [k for k in result.unexpected_keys
-                      if k not in pretrain_only]
-        if result.missing_keys or unexpected:
-            raise RuntimeError(
-                f'{name} {format_cfg(cfg)} does not load the converted '
-                f'weights strictly: missing {result.missing_keys[:10]}, '
-                f'unexpected {unexpected[:10]}.')
+        report = check_strict(module, conv.state_dict, f'{name}.',
+                              f'{name} {format_cfg(cfg)}', pretrain_only)
+        skipped = set(report.unexpected) & set(pretrain_only)
         n = len(module.state_dict())
         lines.append(f'{cfg["type"]}: all {n} tensors load'
-                     + (' (mask token: pre-training only)'
-                        if len(unexpected) != len(result.unexpected_keys)
+                     + (' (mask token: pre-training only)' if skipped
                         else ''))
     return '; '.join(lines)
 
@@ -263,7 +264,8 @@ def import_checkpoint(src: str, dst: Optional[str] = None,
                       num_heads: Optional[int] = None,
                       fill_identity: bool = False,
                       allow_pickle: bool = False,
-                      verify: bool = True) -> ImportResult:
+                      verify: bool = True,
+                      config: Optional[Any] = None) -> ImportResult:
     """Convert a published checkpoint file into an mmengine checkpoint.
 
     The result holds ``backbone.*`` (and ``neck.*`` where the source has a
@@ -279,15 +281,27 @@ def import_checkpoint(src: str, dst: Optional[str] = None,
             checkpoints hold besides tensors (trusted files only).
         verify: Build the backbone (and decoder) the result names and load
             it strictly before writing.
+        config: A config (path or mmengine ``Config``; downstream or
+            pre-training) whose ``model.backbone`` is the target: it gives
+            the number of heads and the identity parameters to add (layer
+            scales, relative position tables; no ``fill_identity`` needed),
+            the result must load into it strictly (else ``RuntimeError``
+            naming the keys), and it is the backbone the result names.
 
     Returns:
         ImportResult: ``path``, ``format`` (the detected layout) and the
         :class:`Conversion` (configs, coverage).
     """
+    target = load_target(config) if config is not None else None
+    if target is not None and num_heads is None:
+        num_heads = target.num_heads
     ckpt = load_source(src, allow_pickle=allow_pickle)
     conv = convert_checkpoint(ckpt, format=format, num_heads=num_heads,
                               fill_identity=fill_identity)
-    verified = verify_conversion(conv) if verify else ''
+    checked = [fit_to_target(conv, target)] if target is not None else []
+    if verify:
+        checked.append(verify_conversion(conv, backbone=target is None))
+    verified = '; '.join(c for c in checked if c)
     if dst is None:
         dst = osp.splitext(src)[0] + '_mim.pth'
     return ImportResult(save_checkpoint(conv, dst, src), conv, verified)

@@ -15,20 +15,49 @@
 The mask token (pre-training only) and our derived buffers are listed as
 not exported.
 """
-import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 import torch
 
-from .common import (VIT_HEADS, LayoutError, Tensor, grid_from_table,
-                     int_sqrt, group_keys, layer_indices, strip_prefix)
-from .mmpretrain import backbone_family
-from .timm import rename_convnext
+from .common import (LayoutError, Tensor, group_keys, int_sqrt,
+                     layer_indices, strip_prefix)
+from .from_mmpretrain import backbone_family
+from .from_timm import CONVNEXT_NAMES, RESNET_RULES
+from .rename import Drop, Rules, rename_all, replace_key, templates
+from .vit import VIT_HEADS, grid_from_table
 
 PRETRAIN_ONLY = 'pre-training only (the mask token of the MIM backbone)'
 DERIVED = 'derived buffer (timm recomputes it, not persistent there)'
+_MASK: Rules = ((r'mask_token|mask_gamma', Drop(PRETRAIN_ONLY)), )
+_L = r'layers\.(\d+)\.'
+#: ``BEiTViT`` names -> timm's ``VisionTransformer`` / ``Beit`` names
+VIT_RULES: Rules = _MASK + (
+    (r'.*relative_position_index', Drop(DERIVED)),
+    (r'cls_token|pos_embed|rel_pos_bias\..*', r'\g<0>'),
+    (r'patch_embed\.projection\.(weight|bias)', r'patch_embed.proj.\1'),
+    (r'ln1\.(.+)', r'norm.\1'),
+    (_L + r'ln([12])\.(.+)', r'blocks.\1.norm\2.\3'),
+    (_L + r'attn\.(qkv\.(weight|bias)|[qv]_bias|relative_position_bias_table'
+     r'|proj\..+)', r'blocks.\1.attn.\2'),
+    (_L + r'ffn\.layers\.0\.0\.(.+)', r'blocks.\1.mlp.fc1.\2'),
+    (_L + r'ffn\.layers\.1\.(.+)', r'blocks.\1.mlp.fc2.\2'),
+)
+#: layer scales in ``VisionTransformer`` and in ``Beit``
+_LS_VIT: Rules = ((_L + r'gamma_([12])', r'blocks.\1.ls\2.gamma'), )
+_LS_BEIT: Rules = ((_L + r'(gamma_[12])', r'blocks.\1.\2'), )
+#: the pooled-feature norm: timm's ``fc_norm``, unless the token norm is kept
+_FC_NORM: Rules = ((r'ln2\.(.+)', r'fc_norm.\1'), )
+_POOLED_DROPPED: Rules = ((r'ln2\..+', Drop(
+    'the pooled-feature norm: timm keeps one final norm, the token norm '
+    '(ln1) is kept')), )
+#: mmpretrain ``ConvNeXt`` -> timm ``ConvNeXt``
+CONVNEXT_RULES: Rules = _MASK + (
+    (r'norm[012]\.(weight|bias)', Drop(
+        'an extra output norm (detection / segmentation outputs): timm\'s '
+        'ConvNeXt has only the final one (norm3)')),
+) + templates(CONVNEXT_NAMES, reverse=True)
 
 
 @dataclass
@@ -76,15 +105,8 @@ class Export:
 
 
 def _resnet(state: Dict[str, Tensor], dropped: Dict[str, str]) -> Export:
-    out = OrderedDict()
-    for key, value in state.items():
-        if key in ('mask_token', 'mask_gamma'):
-            dropped[key] = PRETRAIN_ONLY
-        elif key.split('.')[0] in ('conv1', 'bn1', 'layer1', 'layer2',
-                                   'layer3', 'layer4'):
-            out[key] = value
-        else:
-            raise LayoutError(f'Cannot export the ResNet key {key!r}.')
+    out = rename_all(state, _MASK + RESNET_RULES[1:], dropped, 'ResNet',
+                     'export').state
     if out['conv1.weight'].shape[0] != 64:
         raise LayoutError('timm\'s ResNet has a 64-channel 7x7 stem; this '
                           f'one has {out["conv1.weight"].shape[0]}.')
@@ -124,63 +146,19 @@ def _vit(state: Dict[str, Tensor], dropped: Dict[str, str],
             notes.append(f'num_heads={num_heads} inferred (the weights do not '
                          f'record it; pass num_heads otherwise).')
     final, pooled = 'ln1.weight' in state, 'ln2.weight' in state
-    out = OrderedDict()
-    for key, value in state.items():
-        if key in ('mask_token', 'mask_gamma'):
-            dropped[key] = PRETRAIN_ONLY
-        elif key.endswith('relative_position_index'):
-            dropped[key] = DERIVED
-        elif key in ('cls_token', 'pos_embed') or key.startswith(
-                'rel_pos_bias.'):
-            out[key] = value
-        elif key.startswith('patch_embed.projection.'):
-            out['patch_embed.proj.' + key.split('.')[-1]] = value
-        elif key.startswith('ln1.'):
-            out['norm.' + key[4:]] = value
-        elif key.startswith('ln2.'):
-            if final:
-                dropped[key] = ('the pooled-feature norm: timm keeps one '
-                                'final norm, the token norm (ln1) is kept')
-            else:
-                out['fc_norm.' + key[4:]] = value
-        elif key.startswith('layers.'):
-            idx, rest = key[len('layers.'):].split('.', 1)
-            pre = f'blocks.{idx}.'
-            names = {'ln1.': 'norm1.', 'ln2.': 'norm2.',
-                     'attn.qkv.weight': 'attn.qkv.weight',
-                     'attn.proj.': 'attn.proj.',
-                     'ffn.layers.0.0.': 'mlp.fc1.',
-                     'ffn.layers.1.': 'mlp.fc2.',
-                     'attn.relative_position_bias_table':
-                     'attn.relative_position_bias_table'}
-            if beit:
-                names.update({'gamma_1': 'gamma_1', 'gamma_2': 'gamma_2',
-                              'attn.q_bias': 'attn.q_bias',
-                              'attn.v_bias': 'attn.v_bias'})
-            else:
-                names.update({'gamma_1': 'ls1.gamma', 'gamma_2': 'ls2.gamma'})
-            if rest == 'attn.q_bias' and not beit:
-                v = state[f'layers.{idx}.attn.v_bias']
-                out[pre + 'attn.qkv.bias'] = torch.cat(
-                    [value, torch.zeros_like(value), v])
-                continue
-            if rest == 'attn.v_bias' and not beit:
-                continue  # in attn.qkv.bias
-            if rest == 'attn.qkv.bias' and beit:
-                q, _, v = value.chunk(3)
-                out[pre + 'attn.q_bias'], out[pre + 'attn.v_bias'] = q, v
-                continue
-            if rest == 'attn.qkv.bias':
-                out[pre + rest] = value
-                continue
-            for src, dst in names.items():
-                if rest.startswith(src):
-                    out[pre + dst + rest[len(src):]] = value
-                    break
-            else:
-                raise LayoutError(f'Cannot export the ViT key {key!r}.')
-        else:
-            raise LayoutError(f'Cannot export the ViT key {key!r}.')
+    rules = VIT_RULES + (_LS_BEIT if beit else _LS_VIT) + (
+        _POOLED_DROPPED if final else _FC_NORM)
+    out = rename_all(state, rules, dropped, 'ViT', 'export').state
+    for key in list(out):
+        if beit and key.endswith('.attn.qkv.bias'):  # q and v, no k bias
+            pre = key[:-len('qkv.bias')]
+            q, _, v = out[key].chunk(3)
+            replace_key(out, key, [(pre + 'q_bias', q), (pre + 'v_bias', v)])
+        elif not beit and key.endswith('.attn.q_bias'):  # a zero key bias
+            pre = key[:-len('q_bias')]
+            q, v = out[key], out.pop(pre + 'v_bias')
+            replace_key(out, key, [(pre + 'qkv.bias', torch.cat(
+                [q, torch.zeros_like(q), v]))])
     common = dict(img_size=grid * patch, patch_size=patch, embed_dim=embed,
                   depth=depth, num_heads=num_heads, mlp_ratio=ffn / embed,
                   qkv_bias=True,
@@ -199,20 +177,8 @@ def _vit(state: Dict[str, Tensor], dropped: Dict[str, str],
 
 
 def _convnext(state: Dict[str, Tensor], dropped: Dict[str, str]) -> Export:
-    out = OrderedDict()
-    for key, value in state.items():
-        if key in ('mask_token', 'mask_gamma'):
-            dropped[key] = PRETRAIN_ONLY
-            continue
-        if re.fullmatch(r'norm[012]\.(weight|bias)', key):
-            dropped[key] = ('an extra output norm (detection / segmentation '
-                            'outputs): timm\'s ConvNeXt has only the final '
-                            'one (norm3)')
-            continue
-        theirs = rename_convnext(key, to_timm=True)
-        if theirs is None:
-            raise LayoutError(f'Cannot export the ConvNeXt key {key!r}.')
-        out[theirs] = value
+    out = rename_all(state, CONVNEXT_RULES, dropped, 'ConvNeXt',
+                     'export').state
     if 'head.norm.weight' not in out:
         raise LayoutError('No final norm (norm3): timm\'s ConvNeXt needs it; '
                           'export a backbone whose out_indices include 3.')

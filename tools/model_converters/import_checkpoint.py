@@ -1,6 +1,7 @@
 """Convert a published checkpoint into ours (an mmengine checkpoint).
 
     python tools/model_converters/import_checkpoint.py SRC DST [--format NAME]
+        [--config CONFIG]
 
 SRC: an openmixup A2MIM/SimMIM, microsoft/SimMIM, MAE, timm, torchvision or
 mmpretrain model-zoo checkpoint (``.pth``/``.bin``/``.safetensors``); its
@@ -9,6 +10,10 @@ layout is recognised from the keys (``--format`` forces one). DST holds
 decoder (``neck.*``): use it downstream with ``init_cfg=dict(type=
 'Pretrained', checkpoint=DST, prefix='backbone.')`` (``PRETRAINED=DST`` for
 our configs), or as ``load_from`` of a pre-training config.
+
+With ``--config`` (the downstream or pre-training config you will use), the
+backbone is that config's ``model.backbone``: the result must load into it
+strictly, or the tool names the keys that do not fit.
 
 Prints the detected layout, the backbone (and decoder) config to use, the key
 coverage and every source key not carried over. The conversion is the pure
@@ -48,6 +53,11 @@ def main(argv=None) -> int:
                         help='let the loader build non-tensor Python objects '
                         '(e.g. microsoft/SimMIM\'s training config); only '
                         'for files you trust')
+    parser.add_argument(
+        '--config', help='downstream or pre-training config whose '
+        'model.backbone the weights are converted into and checked against '
+        'strictly (keys and shapes); gives the heads and the identity layer '
+        'scales / relative position tables to add')
     parser.add_argument('--no-verify', action='store_true',
                         help='skip building the backbone and loading the '
                         'result strictly')
@@ -56,7 +66,7 @@ def main(argv=None) -> int:
         result = import_checkpoint(
             args.src, args.dst, format=args.format, num_heads=args.num_heads,
             fill_identity=args.fill_identity, allow_pickle=args.allow_pickle,
-            verify=not args.no_verify)
+            verify=not args.no_verify, config=args.config)
     except (LayoutError, FileNotFoundError, RuntimeError) as err:
         # RuntimeError: the named backbone does not load the result strictly
         print(f'error: {err}', file=sys.stderr)

@@ -4,15 +4,23 @@ from typing import Dict
 
 import torch
 
-_BLOCK = {
-    'ln_1': 'ln1',
-    'ln_2': 'ln2',
-    'attn.in_proj_weight': 'attn.qkv.weight',
-    'attn.in_proj_bias': 'attn.qkv.bias',
-    'attn.out_proj': 'attn.proj',
-    'mlp.c_fc': 'ffn.layers.0.0',
-    'mlp.c_proj': 'ffn.layers.1',
-}
+from ...checkpoints.rename import Rules, rename
+
+_R = r'transformer\.resblocks\.(\d+)\.'
+#: the visual tower's keys (without ``visual.``) -> :class:`CLIPViTTeacher`'s
+#: (the class and position embeddings are reshaped after the renaming)
+RULES: Rules = (
+    (r'conv1\.weight', 'vit.patch_embed.projection.weight'),
+    (r'class_embedding', 'vit.cls_token'),
+    (r'positional_embedding', 'vit.pos_embed'),
+    (r'ln_pre\.(.+)', r'vit.pre_norm.\1'),
+    (r'ln_post\..+|proj', r'\g<0>'),
+    (_R + r'ln_([12])(.*)', r'vit.layers.\1.ln\2\3'),
+    (_R + r'attn\.in_proj_(weight|bias)', r'vit.layers.\1.attn.qkv.\2'),
+    (_R + r'attn\.out_proj(.*)', r'vit.layers.\1.attn.proj\2'),
+    (_R + r'mlp\.c_fc(.*)', r'vit.layers.\1.ffn.layers.0.0\2'),
+    (_R + r'mlp\.c_proj(.*)', r'vit.layers.\1.ffn.layers.1\2'),
+)
 
 
 def convert_clip_visual(state_dict: Dict[str, torch.Tensor]
@@ -27,30 +35,15 @@ def convert_clip_visual(state_dict: Dict[str, torch.Tensor]
               if k.startswith('visual.')}
     if not visual:  # already the visual tower alone
         visual = dict(state_dict)
-    out = OrderedDict()
-    for key, value in visual.items():
-        if key == 'conv1.weight':
-            out['vit.patch_embed.projection.weight'] = value
-        elif key == 'class_embedding':
-            out['vit.cls_token'] = value.reshape(1, 1, -1)
-        elif key == 'positional_embedding':
-            out['vit.pos_embed'] = value.unsqueeze(0)
-        elif key.startswith('ln_pre.'):
-            out['vit.pre_norm.' + key[len('ln_pre.'):]] = value
-        elif key.startswith('ln_post.'):
-            out[key] = value
-        elif key == 'proj':
-            out['proj'] = value
-        elif key.startswith('transformer.resblocks.'):
-            idx, rest = key[len('transformer.resblocks.'):].split('.', 1)
-            for src, dst in _BLOCK.items():
-                if rest.startswith(src):
-                    out[f'vit.layers.{idx}.{dst}{rest[len(src):]}'] = value
-                    break
-            else:
-                raise KeyError(f'Cannot convert CLIP key visual.{key}.')
-        else:
-            raise KeyError(f'Cannot convert CLIP key visual.{key}.')
+    renamed = rename(visual, RULES, {})
+    if renamed.unmatched:
+        raise KeyError(f'Cannot convert CLIP key visual.'
+                       f'{renamed.unmatched[0]}.')
+    out = renamed.state
+    if 'vit.cls_token' in out:
+        out['vit.cls_token'] = out['vit.cls_token'].reshape(1, 1, -1)
+    if 'vit.pos_embed' in out:
+        out['vit.pos_embed'] = out['vit.pos_embed'].unsqueeze(0)
     return out
 
 

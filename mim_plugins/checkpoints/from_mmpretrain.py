@@ -11,57 +11,49 @@ the key bias dropped), and the layer scales ``attn.gamma1.weight`` /
 when it is the linear decoder (``neck.decoder.0``, ``SimMIMLinearDecoder``);
 heads, other necks and teachers are listed as not carried.
 """
-import re
 from collections import OrderedDict
 from typing import Dict, Optional
 
 from .common import (DERIVED, K_BIAS, Conversion, LayoutError, StateDict,
-                     Tensor, finish_convnext, finish_resnet, finish_swin,
-                     finish_vit, split_qkv_bias, strip_prefix)
+                     Tensor, strip_prefix)
+from .convnext import finish_convnext
+from .rename import Drop, Refuse, Rules, rename_all, split_qkv_biases
+from .resnet import finish_resnet
+from .swin import finish_swin
+from .vit import finish_vit
 
 NAME = 'mmpretrain'
 SUMMARY = ('mmpretrain / mmselfsup model zoo and mim_plugins checkpoints: '
            'state_dict with backbone.* (ResNet, BEiTViT, VisionTransformer, '
            'Swin, ConvNeXt), neck.*, head.*')
 
-#: our ViT layer parameters (``BEiTViT`` names)
-VIT_LAYER = ('ln1.', 'ln2.', 'attn.qkv.weight', 'attn.q_bias', 'attn.v_bias',
-             'attn.relative_position_bias_table',
-             'attn.relative_position_index', 'attn.proj.', 'ffn.layers.0.0.',
-             'ffn.layers.1.', 'gamma_1', 'gamma_2')
-VIT_TOP = ('cls_token', 'pos_embed', 'patch_embed.projection.', 'ln1.',
-           'ln2.', 'rel_pos_bias.', 'mask_token', 'mask_gamma')
-_LAYER = re.compile(r'layers\.(\d+)\.(.+)')
+_L = r'layers\.(\d+)\.'
+#: mmpretrain ``VisionTransformer`` / ``BEiTViT`` names -> ``BEiTViT`` names
+#: (``attn.qkv.bias`` is split into q and v biases after the renaming)
+VIT_RULES: Rules = (
+    (_L + r'attn\.gamma1\.weight', r'layers.\1.gamma_1'),
+    (_L + r'ffn\.gamma2\.weight', r'layers.\1.gamma_2'),
+    (_L + r'(ln[12]\.|attn\.qkv\.(weight|bias)$|attn\.[qv]_bias$'
+     r'|attn\.relative_position_(bias_table|index)$|attn\.proj\.'
+     r'|ffn\.layers\.0\.0\.|ffn\.layers\.1\.|gamma_[12]$).*', r'\g<0>'),
+    (r'pre_norm\..*', Refuse('ViTs with a pre-norm (CLIP-style) are not '
+                             'supported (mmpretrain\'s BEiTViT has none).')),
+    (r'(cls_token|pos_embed|patch_embed\.projection\.|ln[12]\.'
+     r'|rel_pos_bias\.|mask_token|mask_gamma).*', r'\g<0>'),
+)
+#: a Swin in our names: only the derived shifted-window masks go
+SWIN_RULES: Rules = (
+    (r'.*attn_mask', Drop(DERIVED + ' (the shifted-window mask)')),
+    (r'.*', r'\g<0>'),
+)
 
 
 def rename_vit(state: StateDict, dropped: Dict[str, str]
                ) -> 'OrderedDict[str, Tensor]':
     """mmpretrain ``VisionTransformer`` / ``BEiTViT`` names -> ``BEiTViT``."""
-    out = OrderedDict()
-    for key, value in state.items():
-        match = _LAYER.match(key)
-        if match:
-            pre, rest = f'layers.{match.group(1)}.', match.group(2)
-            if rest == 'attn.qkv.bias':
-                q, _, v = split_qkv_bias(value)
-                out[pre + 'attn.q_bias'], out[pre + 'attn.v_bias'] = q, v
-                dropped[key + '[k]'] = K_BIAS
-            elif rest == 'attn.gamma1.weight':
-                out[pre + 'gamma_1'] = value
-            elif rest == 'ffn.gamma2.weight':
-                out[pre + 'gamma_2'] = value
-            elif rest.startswith(VIT_LAYER):
-                out[key] = value
-            else:
-                raise LayoutError(f'Cannot place the ViT key {key!r}.')
-        elif key.startswith('pre_norm.'):
-            raise LayoutError('ViTs with a pre-norm (CLIP-style) are not '
-                              'supported (mmpretrain\'s BEiTViT has none).')
-        elif key.startswith(VIT_TOP):
-            out[key] = value
-        else:
-            raise LayoutError(f'Cannot place the ViT key {key!r}.')
-    return out
+    renamed = rename_all(state, VIT_RULES, dropped, 'ViT')
+    split_qkv_biases(renamed, dropped, K_BIAS)
+    return renamed.state
 
 
 def backbone_family(backbone: StateDict) -> str:
@@ -108,12 +100,7 @@ def _convert_backbone(backbone, neck, dropped, source, num_source, num_heads,
         return finish_resnet(OrderedDict(backbone), neck, source, dropped,
                              num_source, method=method)
     if family == 'swin':
-        out = OrderedDict()
-        for key, value in backbone.items():
-            if key.endswith('attn_mask'):
-                dropped[key] = DERIVED + ' (the shifted-window mask)'
-            else:
-                out[key] = value
+        out = rename_all(backbone, SWIN_RULES, dropped, 'Swin').state
         return finish_swin(out, neck, source, dropped, num_source,
                            method=method)
     if family == 'convnext':

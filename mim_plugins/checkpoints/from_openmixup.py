@@ -23,7 +23,7 @@ from collections import OrderedDict
 from typing import Optional
 
 from .common import Conversion, LayoutError, StateDict
-from .mmpretrain import DECODERS, convert_parts, split_model
+from .from_mmpretrain import DECODERS, convert_parts, split_model
 
 NAME = 'openmixup'
 SUMMARY = ('Westlake-AI/openmixup A2MIM / SimMIM ResNet, ViT, ConvNeXt, '

@@ -11,15 +11,19 @@ decoder's, of the decoder's width). Fine-tuned checkpoints add ``fc_norm``
 from typing import Optional
 
 from .common import Conversion, StateDict
-from .timm import convert_vit, is_vit
+from .from_timm import convert_vit, is_vit
+from .rename import Drop, Rules
 
 NAME = 'mae'
 SUMMARY = ('facebookresearch/mae ViT: {"model": ...} with timm names '
            '(pre-trained encoder, full pre-training, or fine-tuned)')
 DECODER = ('MAE decoder (a transformer over the visible tokens; ours is '
            'linear): not carried')
-_DECODER_KEYS = ('decoder_embed.', 'decoder_pos_embed', 'decoder_blocks.',
-                 'decoder_norm.', 'decoder_pred.', 'mask_token')
+#: before timm's ViT rules: the MAE decoder is not carried
+RULES: Rules = (
+    (r'(decoder_embed\.|decoder_pos_embed|decoder_blocks\.|decoder_norm\.'
+     r'|decoder_pred\.|mask_token).*', Drop(DECODER)),
+)
 
 
 def detect(ckpt: dict) -> Optional[StateDict]:
@@ -37,13 +41,5 @@ def detect(ckpt: dict) -> Optional[StateDict]:
 def convert(state: StateDict, num_heads: Optional[int] = None,
             fill_identity: bool = False) -> Conversion:
     """MAE state dict -> our keys (pure)."""
-    dropped = {}
-
-    def decoder(key, value):
-        if key.startswith(_DECODER_KEYS):
-            dropped[key] = DECODER
-            return True
-        return False
-
-    return convert_vit(state, NAME, decoder, num_heads=num_heads,
-                       fill_identity=fill_identity, dropped=dropped)
+    return convert_vit(state, NAME, RULES, num_heads=num_heads,
+                       fill_identity=fill_identity)

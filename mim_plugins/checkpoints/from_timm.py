@@ -12,103 +12,60 @@ timm's ConvNeXt (``stem.0/1``, ``stages.i.downsample.0/1``,
 mmpretrain's ``ConvNeXt``; its pooled output (``head.norm`` after global
 pooling) is ``ConvNeXt(gap_before_final_norm=True)``'s.
 """
-import functools
-import re
 from collections import OrderedDict
-from typing import Callable, Dict, Optional
+from typing import Dict, Optional
 
 import torch
 
 from .common import (CLASSIFIER, K_BIAS, Conversion, LayoutError, StateDict,
-                     Tensor, finish_convnext, finish_resnet, finish_vit,
-                     int_sqrt, split_qkv_bias)
+                     Tensor, int_sqrt)
+from .convnext import finish_convnext
+from .rename import (Drop, Refuse, Rules, rename_all, split_qkv_biases,
+                     templates)
+from .resnet import finish_resnet
+from .vit import finish_vit
 
 NAME = 'timm'
 SUMMARY = ('timm ViT (vit_*, deit_*), BEiT (beit_*), ResNet (resnet*) and '
            'ConvNeXt (convnext*, convnextv2*): a plain state dict or '
            'model.safetensors')
 
-#: block suffix in timm / BEiT names -> in BEiTViT names
-BLOCK = (
-    ('norm1.', 'ln1.'),
-    ('norm2.', 'ln2.'),
-    ('attn.qkv.weight', 'attn.qkv.weight'),
-    ('attn.q_bias', 'attn.q_bias'),
-    ('attn.v_bias', 'attn.v_bias'),
-    ('attn.relative_position_bias_table', 'attn.relative_position_bias_table'),
-    ('attn.relative_position_index', 'attn.relative_position_index'),
-    ('attn.proj.', 'attn.proj.'),
-    ('mlp.fc1.', 'ffn.layers.0.0.'),
-    ('mlp.fc2.', 'ffn.layers.1.'),
-    ('gamma_1', 'gamma_1'),
-    ('gamma_2', 'gamma_2'),
-    ('ls1.gamma', 'gamma_1'),
-    ('ls2.gamma', 'gamma_2'),
+_UNSUPPORTED = ('{key}: ViTs with %s are not supported (mmpretrain\'s '
+                'BEiTViT has none).')
+_B = r'blocks\.(\d+)\.'
+#: timm / BEiT ViT names -> ``BEiTViT`` names (``attn.qkv.bias`` is split
+#: into q and v biases after the renaming)
+VIT_RULES: Rules = (
+    (r'.*reg_token.*', Refuse(_UNSUPPORTED % 'register tokens')),
+    (r'(.*\.)?norm_pre\..*', Refuse(_UNSUPPORTED % 'a pre-norm (CLIP-style)')),
+    (r'(.*\.)?attn_pool\..*', Refuse(_UNSUPPORTED % 'attention pooling')),
+    (r'.*\.[qk]_norm\..*', Refuse(_UNSUPPORTED % 'query/key normalisation')),
+    (r'(.*\.)?mlp\.norm\..*',
+     Refuse(_UNSUPPORTED % 'a normalised (scale_mlp / SwiGLU) MLP')),
+    (r'cls_token|pos_embed', r'\g<0>'),
+    (r'patch_embed\.proj\.(weight|bias)', r'patch_embed.projection.\1'),
+    (r'rel_pos_bias\.relative_position_(bias_table|index)', r'\g<0>'),
+    (r'norm\.(weight|bias)', r'ln1.\1'),
+    (r'fc_norm\.(weight|bias)', r'ln2.\1'),
+    (r'(head|head_dist)\..*', Drop(CLASSIFIER)),
+    (_B + r'norm([12])\.(.+)', r'layers.\1.ln\2.\3'),
+    (_B + r'attn\.(qkv\.weight|qkv\.bias|q_bias|v_bias'
+     r'|relative_position_bias_table|relative_position_index)',
+     r'layers.\1.attn.\2'),
+    (_B + r'attn\.proj\.(.+)', r'layers.\1.attn.proj.\2'),
+    (_B + r'mlp\.fc1\.(.+)', r'layers.\1.ffn.layers.0.0.\2'),
+    (_B + r'mlp\.fc2\.(.+)', r'layers.\1.ffn.layers.1.\2'),
+    (_B + r'(gamma_[12])', r'layers.\1.\2'),
+    (_B + r'ls([12])\.gamma', r'layers.\1.gamma_\2'),
 )
-#: top-level key in timm / BEiT names -> in BEiTViT names
-TOP = {
-    'cls_token': 'cls_token',
-    'pos_embed': 'pos_embed',
-    'patch_embed.proj.weight': 'patch_embed.projection.weight',
-    'patch_embed.proj.bias': 'patch_embed.projection.bias',
-    'rel_pos_bias.relative_position_bias_table':
-    'rel_pos_bias.relative_position_bias_table',
-    'rel_pos_bias.relative_position_index':
-    'rel_pos_bias.relative_position_index',
-    'norm.weight': 'ln1.weight',
-    'norm.bias': 'ln1.bias',
-    'fc_norm.weight': 'ln2.weight',
-    'fc_norm.bias': 'ln2.bias',
-}
-UNSUPPORTED = {
-    'reg_token': 'register tokens',
-    'norm_pre.': 'a pre-norm (CLIP-style)',
-    'attn_pool.': 'attention pooling',
-    '.q_norm.': 'query/key normalisation',
-    '.k_norm.': 'query/key normalisation',
-    'mlp.norm.': 'a normalised (scale_mlp / SwiGLU) MLP',
-}
 
 
 def rename_vit(state: StateDict, dropped: Dict[str, str],
-               special: Optional[Callable[[str, Tensor], bool]] = None
-               ) -> 'OrderedDict[str, Tensor]':
-    """timm / BEiT ViT keys -> ``BEiTViT`` keys.
-
-    ``special(key, value)`` sees each key first and returns True when it
-    placed (or dropped) the key itself. A key nobody places raises
-    :class:`LayoutError`.
-    """
-    out = OrderedDict()
-    for key, value in state.items():
-        if special is not None and special(key, value):
-            continue
-        for marker, what in UNSUPPORTED.items():
-            if marker in key or key.startswith(marker):
-                raise LayoutError(f'{key}: ViTs with {what} are not '
-                                  f'supported (mmpretrain\'s BEiTViT has '
-                                  f'none).')
-        if key in TOP:
-            out[TOP[key]] = value
-        elif key.startswith('head.') or key.startswith('head_dist.'):
-            dropped[key] = CLASSIFIER
-        elif key.startswith('blocks.'):
-            idx, rest = key[len('blocks.'):].split('.', 1)
-            pre = f'layers.{idx}.'
-            if rest == 'attn.qkv.bias':
-                q, k, v = split_qkv_bias(value)
-                out[pre + 'attn.q_bias'], out[pre + 'attn.v_bias'] = q, v
-                dropped[key + '[k]'] = K_BIAS
-                continue
-            for src, dst in BLOCK:
-                if rest.startswith(src):
-                    out[pre + dst + rest[len(src):]] = value
-                    break
-            else:
-                raise LayoutError(f'Cannot place the ViT key {key!r}.')
-        else:
-            raise LayoutError(f'Cannot place the ViT key {key!r}.')
-    return out
+               rules: Rules = ()) -> 'OrderedDict[str, Tensor]':
+    """timm / BEiT ViT keys -> ``BEiTViT`` keys (``rules`` come first)."""
+    renamed = rename_all(state, tuple(rules) + VIT_RULES, dropped, 'ViT')
+    split_qkv_biases(renamed, dropped, K_BIAS)
+    return renamed.state
 
 
 def _no_embed_class(backbone: Dict[str, Tensor], notes: list) -> None:
@@ -126,8 +83,7 @@ def _no_embed_class(backbone: Dict[str, Tensor], notes: list) -> None:
                  'function.')
 
 
-def convert_vit(state: StateDict, source: str = NAME,
-                special: Optional[Callable[[str, Tensor], bool]] = None,
+def convert_vit(state: StateDict, source: str = NAME, rules: Rules = (),
                 num_heads: Optional[int] = None, fill_identity: bool = False,
                 neck: Optional[Dict[str, Tensor]] = None,
                 dropped: Optional[Dict[str, str]] = None,
@@ -136,11 +92,12 @@ def convert_vit(state: StateDict, source: str = NAME,
                 method: Optional[str] = None) -> Conversion:
     """A timm-named ViT / BEiT state dict -> our keys (pure).
 
-    ``extra``: tensors already in our names (a mask token) to add;
-    ``neck``: the decoder in our names.
+    ``rules``: the source's own rules, before timm's; ``extra``: tensors
+    already in our names (a mask token) to add; ``neck``: the decoder in our
+    names.
     """
     dropped = {} if dropped is None else dropped
-    backbone = rename_vit(state, dropped, special)
+    backbone = rename_vit(state, dropped, rules)
     backbone.update(extra or {})
     notes = []
     _no_embed_class(backbone, notes)
@@ -151,17 +108,17 @@ def convert_vit(state: StateDict, source: str = NAME,
                       method=method)
 
 
+#: torchvision / timm ResNet names are mmpretrain's
+RESNET_RULES: Rules = (
+    (r'fc\..*', Drop(CLASSIFIER)),
+    (r'(conv1|bn1|layer[1-4])\..*', r'\g<0>'),
+)
+
+
 def convert_resnet(state: StateDict, source: str = NAME) -> Conversion:
     """A torchvision/timm-named ResNet -> our keys (pure); ``fc`` dropped."""
-    dropped, backbone = {}, OrderedDict()
-    for key, value in state.items():
-        if key.startswith('fc.'):
-            dropped[key] = CLASSIFIER
-        elif key.split('.')[0] in ('conv1', 'bn1', 'layer1', 'layer2',
-                                   'layer3', 'layer4'):
-            backbone[key] = value
-        else:
-            raise LayoutError(f'Cannot place the ResNet key {key!r}.')
+    dropped = {}
+    backbone = rename_all(state, RESNET_RULES, dropped, 'ResNet').state
     return finish_resnet(backbone, {}, source, dropped, num_source=len(state))
 
 
@@ -184,42 +141,20 @@ CONVNEXT_NAMES = (
 )
 
 
-@functools.lru_cache(maxsize=None)
-def _template(name: str) -> 're.Pattern':
-    parts = re.split(r'\{(\w)\}', name)
-    rx = ''.join(re.escape(part) if i % 2 == 0 else
-                 (f'(?P<{part}>.+)' if part == 'p' else f'(?P<{part}>\\d+)')
-                 for i, part in enumerate(parts))
-    return re.compile(rx)
-
-
-def rename_convnext(key: str, to_timm: bool = False) -> Optional[str]:
-    """A timm ConvNeXt key in mmpretrain's names (or, ``to_timm``, the
-    other way); None if no name matches."""
-    for timm_name, ours in CONVNEXT_NAMES:
-        src, dst = (ours, timm_name) if to_timm else (timm_name, ours)
-        match = _template(src).fullmatch(key)
-        if match:
-            return dst.format(**match.groupdict())
-    return None
+#: timm ConvNeXt -> mmpretrain ``ConvNeXt``
+CONVNEXT_RULES: Rules = (
+    (r'head\.(fc|pre_logits)\..*', Drop(CLASSIFIER)),
+    (r'norm_pre\..*', Refuse(
+        '{key}: ConvNeXts with the norm before the head (head_norm_first) '
+        'are not supported (mmpretrain\'s ConvNeXt pools first).')),
+) + templates(CONVNEXT_NAMES)
 
 
 def convert_convnext(state: StateDict, source: str = NAME) -> Conversion:
     """A timm ConvNeXt (v1 or v2) -> mmpretrain ``ConvNeXt`` keys (pure);
     the classifier (``head.fc``) dropped."""
-    dropped, backbone = {}, OrderedDict()
-    for key, value in state.items():
-        if key.startswith(('head.fc.', 'head.pre_logits.')):
-            dropped[key] = CLASSIFIER
-            continue
-        if key.startswith('norm_pre.'):
-            raise LayoutError(f'{key}: ConvNeXts with the norm before the '
-                              f'head (head_norm_first) are not supported '
-                              f'(mmpretrain\'s ConvNeXt pools first).')
-        ours = rename_convnext(key)
-        if ours is None:
-            raise LayoutError(f'Cannot place the ConvNeXt key {key!r}.')
-        backbone[ours] = value
+    dropped = {}
+    backbone = rename_all(state, CONVNEXT_RULES, dropped, 'ConvNeXt').state
     return finish_convnext(backbone, {}, source, dropped,
                            num_source=len(state))
 
@@ -264,5 +199,6 @@ def convert(state: StateDict, num_heads: Optional[int] = None,
                       'stages.*.blocks.*.conv_dw).')
 
 
-__all__ = ['convert', 'detect', 'convert_vit', 'convert_resnet',
-           'convert_convnext', 'rename_convnext', 'rename_vit']
+__all__ = ['CONVNEXT_NAMES', 'CONVNEXT_RULES', 'RESNET_RULES', 'VIT_RULES',
+           'convert', 'detect', 'convert_vit', 'convert_resnet',
+           'convert_convnext', 'rename_vit']

@@ -6,7 +6,7 @@ or ``SwinTransformerForSimMIM``, with ``mask_token``) and the linear decoder
 fine-tuned ones hold the encoder's keys without the prefix, plus ``head``.
 
 - ViT: BEiT's names (``blocks.i.attn.q_bias``/``v_bias``, ``gamma_1``,
-  shared ``rel_pos_bias``), see :mod:`.timm`.
+  shared ``rel_pos_bias``), see :mod:`.from_timm`.
 - Swin: ``layers.i.blocks.j.attn.{qkv,proj,relative_position_bias_table}``,
   ``mlp.fc1/fc2``, final ``norm``; its ``PatchMerging`` concatenates the
   2x2 neighbours as (0,0), (1,0), (0,1), (1,1) along the channels, whereas
@@ -14,13 +14,14 @@ fine-tuned ones hold the encoder's keys without the prefix, plus ``head``.
   ``downsample.reduction`` (its input columns) and ``downsample.norm`` are
   re-ordered, as mmseg's ``swin2mmseg.py`` does.
 """
-import re
 from collections import OrderedDict
 from typing import Dict, Optional
 
 from .common import (CLASSIFIER, DERIVED, Conversion, LayoutError, StateDict,
-                     Tensor, finish_swin, strip_prefix)
-from .timm import convert_vit
+                     Tensor, strip_prefix)
+from .from_timm import convert_vit
+from .rename import Drop, Rules, rename_all
+from .swin import finish_swin
 
 NAME = 'simmim'
 SUMMARY = ('microsoft/SimMIM ViT and Swin: {"model": ...}, pre-training '
@@ -28,18 +29,24 @@ SUMMARY = ('microsoft/SimMIM ViT and Swin: {"model": ...}, pre-training '
 
 #: official (0,0),(1,0),(0,1),(1,1) -> unfold's (0,0),(0,1),(1,0),(1,1)
 _MERGE_ORDER = [0, 2, 1, 3]
-_SWIN_BLOCK = (
-    ('norm1.', 'norm1.'),
-    ('norm2.', 'norm2.'),
-    ('attn.qkv.', 'attn.w_msa.qkv.'),
-    ('attn.proj.', 'attn.w_msa.proj.'),
-    ('attn.relative_position_bias_table',
-     'attn.w_msa.relative_position_bias_table'),
-    ('attn.relative_position_index', 'attn.w_msa.relative_position_index'),
-    ('mlp.fc1.', 'ffn.layers.0.0.'),
-    ('mlp.fc2.', 'ffn.layers.1.'),
+_S = r'layers\.(\d+)\.blocks\.(\d+)\.'
+#: official Swin names -> mmpretrain ``SwinTransformer`` names (the final
+#: ``norm`` becomes ``norm{last stage}`` and the patch merging is re-ordered
+#: after the renaming)
+SWIN_RULES: Rules = (
+    (r'patch_embed\.proj\.(.+)', r'patch_embed.projection.\1'),
+    (r'patch_embed\.norm\..+|absolute_pos_embed|mask_token|norm\..+',
+     r'\g<0>'),
+    (r'head\..*', Drop(CLASSIFIER)),
+    (_S + 'attn_mask', Drop(DERIVED + ' (the shifted-window mask)')),
+    (_S + r'(norm[12]\..+)', r'stages.\1.blocks.\2.\3'),
+    (_S + r'attn\.((qkv|proj)\..+|relative_position_(bias_table|index))',
+     r'stages.\1.blocks.\2.attn.w_msa.\3'),
+    (_S + r'mlp\.fc1\.(.+)', r'stages.\1.blocks.\2.ffn.layers.0.0.\3'),
+    (_S + r'mlp\.fc2\.(.+)', r'stages.\1.blocks.\2.ffn.layers.1.\3'),
+    (r'layers\.(\d+)\.downsample\.(reduction\.weight|norm\.(weight|bias))',
+     r'stages.\1.downsample.\2'),
 )
-_SWIN_KEY = re.compile(r'layers\.(\d+)\.(blocks\.\d+\.|downsample\.)(.+)')
 
 
 def merging_weight_to_unfold(weight: Tensor) -> Tensor:
@@ -80,44 +87,20 @@ def is_beit_vit(encoder: StateDict) -> bool:
 def convert_swin(encoder: StateDict, neck: Dict[str, Tensor],
                  dropped: Dict[str, str], num_source: int) -> Conversion:
     """Official Swin -> mmpretrain ``SwinTransformer`` keys (pure)."""
-    out, final_norm = OrderedDict(), {}
-    for key, value in encoder.items():
-        match = _SWIN_KEY.match(key)
-        if key.startswith('patch_embed.proj.'):
-            out['patch_embed.projection.' + key[len('patch_embed.proj.'):]] = \
-                value
-        elif key.startswith('patch_embed.norm.') or key in (
-                'absolute_pos_embed', 'mask_token'):
-            out[key] = value
-        elif key.startswith('norm.'):
-            final_norm[key[len('norm.'):]] = value
-        elif key.startswith('head.'):
-            dropped[key] = CLASSIFIER
-        elif match:
-            stage, part, rest = match.groups()
-            pre = f'stages.{stage}.{part}'
-            if part == 'downsample.':
-                if rest == 'reduction.weight':
-                    out[pre + rest] = merging_weight_to_unfold(value)
-                elif rest in ('norm.weight', 'norm.bias'):
-                    out[pre + rest] = merging_norm_to_unfold(value)
-                else:
-                    raise LayoutError(f'Cannot place the Swin key {key!r}.')
-                continue
-            if rest == 'attn_mask':
-                dropped[key] = DERIVED + ' (the shifted-window mask)'
-                continue
-            for src, dst in _SWIN_BLOCK:
-                if rest.startswith(src):
-                    out[pre + dst + rest[len(src):]] = value
-                    break
-            else:
-                raise LayoutError(f'Cannot place the Swin key {key!r}.')
-        else:
-            raise LayoutError(f'Cannot place the Swin key {key!r}.')
-    stages = {int(k.split('.')[1]) for k in out if k.startswith('stages.')}
-    for name, value in final_norm.items():
-        out[f'norm{max(stages)}.{name}'] = value
+    out = OrderedDict()
+    stages = set()
+    for key, value in rename_all(encoder, SWIN_RULES, dropped,
+                                 'Swin').state.items():
+        if key.startswith('stages.'):
+            stages.add(int(key.split('.')[1]))
+        if key.endswith('downsample.reduction.weight'):
+            value = merging_weight_to_unfold(value)
+        elif '.downsample.norm.' in key:
+            value = merging_norm_to_unfold(value)
+        out[key] = value
+    # the final norm, after the stages: norm{last stage}
+    for key in [k for k in out if k.startswith('norm.')]:
+        out[f'norm{max(stages)}.{key[len("norm."):]}'] = out.pop(key)
     return finish_swin(out, neck, NAME, dropped, num_source, method='simmim')
 
 
