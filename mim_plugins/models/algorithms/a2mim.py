@@ -1,5 +1,5 @@
 """A2MIM: Architecture-Agnostic Masked Image Modeling (Li et al., ICML 2023)."""
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Union
 
 import torch
 
@@ -32,21 +32,8 @@ class A2MIM(MIMAlgorithmMixin, BaseSelfSupervisor):
             (``data_preprocessor``, ``init_cfg``, ...).
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 neck: dict,
-                 head: dict,
-                 residual: bool = False,
-                 pretrained: Optional[str] = None,
-                 data_preprocessor: Optional[Union[dict, torch.nn.Module]] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            pretrained=pretrained,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+    def __init__(self, residual: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
         self.residual = residual
 
     def extract_feat(self, inputs: torch.Tensor):

@@ -4,7 +4,7 @@ Peng et al., "A Unified View of Masked Image Modeling", TMLR 2023. No
 official code was released; this follows the paper's unified view: teacher
 -> target normalisation -> student -> MIM head -> loss.
 """
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Union
 
 import torch
 
@@ -42,22 +42,8 @@ class MaskDistill(MIMAlgorithmMixin, BaseSelfSupervisor):
             teacher undoes.
     """
 
-    def __init__(self,
-                 backbone: dict,
-                 head: dict,
-                 target_generator: dict,
-                 neck: Optional[dict] = None,
-                 pretrained: Optional[str] = None,
-                 data_preprocessor: Optional[Union[dict, torch.nn.Module]] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            backbone=backbone,
-            neck=neck,
-            head=head,
-            target_generator=target_generator,
-            pretrained=pretrained,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
         self._register_state_dict_hook(_drop_teacher_keys)
         self._register_load_state_dict_pre_hook(self._keep_teacher_keys)
 

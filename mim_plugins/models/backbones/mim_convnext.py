@@ -26,14 +26,10 @@ class MIMConvNeXt(MaskTokenMixin, ConvNeXt):
     class under the name our A2MIM configs use.
 
     Args:
-        mask_layer (int): Stage whose input is masked. Defaults to 3.
-        mask_token (str): 'learnable', 'zero' (fixed zeros) or 'randn'
-            (fixed random). Defaults to 'learnable'.
-        mask_init (float): If > 0 and ``replace=False``, a learnable gamma
-            initialised to this value scales the masked features first:
-            ``x * (1 - m) + x * m * gamma``. Defaults to 0.
-        replace (bool): Substitute the token (SimMIM) instead of adding it
-            (A2MIM). Defaults to False.
+        mask_layer, mask_token, mask_init, replace: Where the mask goes
+            and how the token is made and applied, one meaning for every
+            backbone (:mod:`.mask_token`). Defaults to 3, 'learnable',
+            0 and False (A2MIM's).
         out_indices (Sequence[int] | int): Stages to output.
             Defaults to (3, ).
         gap_before_final_norm (bool): Pool before the output norm. Defaults

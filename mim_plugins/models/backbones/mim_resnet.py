@@ -28,14 +28,10 @@ class MIMResNet(MaskTokenMixin, DeepResNet):
     under the name our A2MIM configs use.
 
     Args:
-        mask_layer (int): Stage whose input is masked. Defaults to 3.
-        mask_token (str): 'learnable', 'zero' (fixed zeros) or 'randn'
-            (fixed random). Defaults to 'learnable'.
-        mask_init (float): If > 0 and ``replace=False``, a learnable gamma
-            initialised to this value scales the masked features first:
-            ``x * (1 - m) + x * m * gamma``. Defaults to 0.
-        replace (bool): Substitute the token (SimMIM) instead of adding it
-            (A2MIM). Defaults to False.
+        mask_layer, mask_token, mask_init, replace: Where the mask goes
+            and how the token is made and applied, one meaning for every
+            backbone (:mod:`.mask_token`). Defaults to 3, 'learnable',
+            0 and False (A2MIM's).
         channels_last (bool): Keep the 4-D weights (and the input, hence the
             features) in ``torch.channels_last`` memory format, the fast
             layout of cuDNN convolutions under AMP. Only the memory layout

@@ -28,13 +28,10 @@ class MIMSwinTransformer(MaskTokenMixin, SwinTransformer):
     replaces the patch embeddings).
 
     Args:
-        mask_layer (int): Where to mask, see above. Defaults to 0.
-        mask_token (str): 'learnable', 'zero' or 'randn'.
-            Defaults to 'learnable'.
-        mask_init (float): If > 0 and ``replace=False``, initial value of a
-            learnable gamma scaling the masked tokens. Defaults to 0.
-        replace (bool): Substitute the token instead of adding it.
-            Defaults to False.
+        mask_layer, mask_token, mask_init, replace: Where the mask goes
+            and how the token is made and applied, one meaning for every
+            backbone (:mod:`.mask_token`). Defaults to 0, 'learnable',
+            0 and False (A2MIM's).
         **kwargs: Other arguments of mmpretrain's ``SwinTransformer``.
 
     Downstream backbone: ``mmpretrain.SwinTransformer`` (same keys).

@@ -62,13 +62,10 @@ class MIMViT(MaskTokenMixin, BEiTViT):
     configs use.
 
     Args:
-        mask_layer (int): Where to mask, see above. Defaults to 0.
-        mask_token (str): 'learnable', 'zero' or 'randn'.
-            Defaults to 'learnable'.
-        mask_init (float): If > 0 and ``replace=False``, initial value of a
-            learnable gamma scaling the masked tokens. Defaults to 0.
-        replace (bool): Substitute the token (SimMIM) instead of adding it
-            (A2MIM). Defaults to False.
+        mask_layer, mask_token, mask_init, replace: Where the mask goes
+            and how the token is made and applied, one meaning for every
+            backbone (:mod:`.mask_token`). Defaults to 0, 'learnable',
+            0 and False (A2MIM's).
         out_type (str): Defaults to 'featmap' (what the decoder needs).
         final_norm (bool): Defaults to True.
         use_abs_pos_emb (bool): Defaults to True.
