@@ -27,7 +27,7 @@ FAST_TESTS := test_losses test_mask_generators test_algorithm \
 	test_simmim test_maskdistill test_step_ema test_safe_load \
 	test_error_messages test_configs test_paper_protocol test_paper_preset \
 	test_paper_docs test_official_schedules test_factor_cosine_scheduler \
-	test_docs
+	test_tiny test_docs
 test-fast: env
 	cd $(ROOT) && PATH=$(VENV_ABS)/bin:$$PATH $(PY) -m pytest $(FAST_TESTS:%=tests/%.py)
 

@@ -13,6 +13,7 @@ sys.path.insert(0, ROOT)
 os.environ.setdefault('PYTHONWARNINGS', 'ignore')
 
 import mim_plugins  # noqa: E402,F401
+from mim_plugins.utils import tiny  # noqa: E402
 
 torch.set_num_threads(2)
 
@@ -55,18 +56,18 @@ def load_tool(name: str):
 
 
 def tiny_vit_cfg(**kw):
-    cfg = dict(
-        type='A2MIMViT',
-        arch=dict(embed_dims=64, num_layers=2, num_heads=2,
-                  feedforward_channels=128),
-        img_size=64, patch_size=16, drop_path_rate=0.)
+    """The tiny ViT (:mod:`mim_plugins.utils.tiny`) with 16-px patches: a
+    4x4 token grid, one token a mask patch."""
+    cfg = dict(type='A2MIMViT', arch=tiny.arch('vit'), img_size=tiny.IMG_SIZE,
+               patch_size=tiny.MASK_PATCH, drop_path_rate=0.)
     cfg.update(kw)
     return cfg
 
 
 def tiny_resnet_cfg(**kw):
-    cfg = dict(type='A2MIMResNet', depth=18, stem_channels=16,
-               base_channels=16, out_indices=(3, ))
+    """The tiny ResNet (:mod:`mim_plugins.utils.tiny`), its last stage out."""
+    cfg = dict(type='A2MIMResNet', **tiny.backbone('resnet'),
+               out_indices=(3, ))
     cfg.update(kw)
     return cfg
 

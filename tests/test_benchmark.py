@@ -212,11 +212,12 @@ def test_convnext_and_swin_entries_against_mmpretrain(tmp_path):
             ratio = fl['train_flops_per_image'] / \
                 fl['torch_counted_train_flops_per_image']
             assert 0.8 < ratio < 1.3, (e['name'], ratio)
+    # the class that runs (A2MIMConvNeXt / A2MIMSwin name these classes)
     assert {n: by_name[n]['backbone_type'] for n in ARCH_ENTRIES} == {
-        'a2mim_convnext-b': 'A2MIMConvNeXt',
+        'a2mim_convnext-b': 'MIMConvNeXt',
         'simmim_convnext-b': 'SimMIMConvNeXt',
         'mmpt_spark_convnext-b': 'SparseConvNeXt',
-        'a2mim_swin-b': 'A2MIMSwin',
+        'a2mim_swin-b': 'MIMSwinTransformer',
         'mmpt_simmim_swin-b': 'SimMIMSwinTransformer'}
     for name, ref in (('a2mim_convnext-b', 'mmpt_spark_convnext-b'),
                       ('simmim_convnext-b', 'mmpt_spark_convnext-b'),
@@ -238,9 +239,10 @@ def test_spark_reference_config_is_our_convnext_base_or_tiny():
     ours = benchmark.load_config(benchmark.ENTRY_BY_NAME['a2mim_convnext-b'])
     assert ours.model.backbone.arch == 'base'
     tiny = benchmark.load_config(entry, tiny=True)
-    assert tiny.model.backbone.arch == dict(depths=[1, 1, 1, 1],
-                                            channels=[16, 32, 64, 128])
-    assert tiny.model.enc_dec_norm_dim == 128
+    ours_tiny = benchmark.load_config(
+        benchmark.ENTRY_BY_NAME['a2mim_convnext-b'], tiny=True)
+    assert tiny.model.backbone.arch == ours_tiny.model.backbone.arch
+    assert tiny.model.enc_dec_norm_dim == ours_tiny.model.neck.in_channels
 
 
 def test_cost_of_a_full_scale_run_from_its_flops():

@@ -84,8 +84,6 @@ def _tiny_cfg(path, ckpt, coco='data/unused', work_dir=None):
     tiny_detection(cfg, ckpt, coco, iters=4, vit_layers=VIT_LAYERS)
     if multi_level:
         _tiny_multi_level(cfg, necks, backbone_type)
-    if 'Swin' in cfg.model.backbone.type:  # the tiny Swin is 32..256 wide
-        cfg.model.neck.in_channels = [32, 64, 128, 256]
     # a few RoIs per image: the C4 head runs stage 4 on every one
     m = cfg.model
     m.train_cfg.rpn_proposal.max_per_img = 64

@@ -45,12 +45,6 @@ def _tiny_cfg(path, ckpt, ade='data/unused', work_dir=None):
     cfg = Config.fromfile(path)
     adapt_cfg_to_device(cfg)
     tiny_segmentation(cfg, ckpt, ade, iters=4, batch_size=2)
-    backbone = cfg.model.backbone
-    if 'ConvNeXt' in backbone.type or 'Swin' in backbone.type:
-        backbone.pop('depth')  # tiny_segmentation's ResNet depth
-        if 'Swin' in backbone.type:  # the tiny Swin is 32..256 wide
-            cfg.model.decode_head.in_channels = [32, 64, 128, 256]
-            cfg.model.auxiliary_head.in_channels = 128
     head = cfg.model.decode_head
     if head.type == 'FCNHead':  # one level (the last) instead of UperNet's 4
         head.in_channels = head.in_channels[head.in_index]

@@ -9,56 +9,44 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from ..utils import mim_path
+from ..utils import mim_path, tiny
 
 
 def _ours(path: str) -> str:
     return mim_path('configs', 'pretrain', path)
 
 
-# tiny versions of mmpretrain's reference recipes (ours use the demo configs)
-_TINY_SIZE = 64
-_TINY_VIT = dict(embed_dims=64, num_layers=2, num_heads=2,
-                 feedforward_channels=128)
+# tiny versions of mmpretrain's reference recipes (ours use the demo
+# configs): the backbones shrunk as the demo configs' (one source of the
+# shapes: mim_plugins.utils.tiny), the necks and heads to match
 
-
-def _tiny_pipeline(cfg: Config, size: int = _TINY_SIZE,
-                   mask_patch_size: int = 16) -> None:
-    for t in cfg.train_dataloader.dataset.pipeline:
-        if t['type'] == 'RandomResizedCrop':
-            t['scale'] = size
-        elif t['type'] in ('SimMIMMaskGenerator', 'BlockwiseMaskGenerator'):
-            t.update(input_size=size, mask_patch_size=mask_patch_size)
+def _tiny_pretrain(cfg: Config) -> int:
+    """The backbone and the images (and mask grid) tiny; out channels."""
+    tiny.shrink_pipeline(cfg.train_dataloader.dataset.pipeline)
+    return tiny.shrink_backbone(cfg.model.backbone)
 
 
 def _tiny_mae(cfg: Config) -> None:
     """2-layer 64-d MAE ViT with 8-px patches, 1-layer decoder, 64 px."""
-    m = cfg.model
-    m.backbone.update(arch=dict(_TINY_VIT), img_size=_TINY_SIZE, patch_size=8)
-    m.neck.update(num_patches=(_TINY_SIZE // 8)**2, patch_size=8,
-                  embed_dim=64, decoder_embed_dim=64, decoder_depth=1,
-                  decoder_num_heads=2)
-    m.head.patch_size = 8
-    _tiny_pipeline(cfg)
+    m, patch = cfg.model, tiny.VIT_PATCH
+    dims = _tiny_pretrain(cfg)
+    m.neck.update(num_patches=(tiny.IMG_SIZE // patch)**2, patch_size=patch,
+                  embed_dim=dims, decoder_embed_dim=dims, decoder_depth=1,
+                  decoder_num_heads=tiny.arch('vit')['num_heads'])
+    m.head.patch_size = patch
 
 
 def _tiny_swin(cfg: Config) -> None:
     """mmpretrain's SimMIM Swin with our tiny demo's Swin (32-d, window 2)."""
-    m = cfg.model
-    m.backbone.update(
-        arch=dict(embed_dims=32, depths=[1, 1, 1, 1], num_heads=[1, 1, 2, 2]),
-        img_size=_TINY_SIZE, stage_cfgs=dict(block_cfgs=dict(window_size=2)))
-    m.neck.in_channels = 32 * 2**3
-    _tiny_pipeline(cfg)
+    cfg.model.neck.in_channels = _tiny_pretrain(cfg)
 
 
 def _tiny_spark(cfg: Config) -> None:
-    """SparK on a 16-channel sparse ResNet-18 (stages 16..128), 64 px."""
-    m = cfg.model
-    m.update(input_size=_TINY_SIZE, enc_dec_norm_dim=128)
-    m.backbone.update(depth=18, stem_channels=16, base_channels=16)
-    m.neck.feature_dim = 64
-    _tiny_pipeline(cfg)
+    """SparK on a 16-channel sparse ResNet-18 (stages 16..128), 64 px; also
+    on our tiny demo's ConvNeXt (one block a stage, 16-128 channels)."""
+    cfg.model.update(input_size=tiny.IMG_SIZE,
+                     enc_dec_norm_dim=_tiny_pretrain(cfg))
+    cfg.model.neck.feature_dim = tiny.STAGE_CHANNELS[2]
 
 
 def _spark_convnext_base(cfg: Config) -> None:
@@ -68,15 +56,6 @@ def _spark_convnext_base(cfg: Config) -> None:
     if isinstance(cfg.model.backbone.arch, str):
         cfg.model.backbone.arch = 'base'
         cfg.model.enc_dec_norm_dim = 1024
-
-
-def _tiny_spark_convnext(cfg: Config) -> None:
-    """SparK on our tiny demo's ConvNeXt (one block a stage, 16-128 ch)."""
-    m = cfg.model
-    m.update(input_size=_TINY_SIZE, enc_dec_norm_dim=128)
-    m.backbone.arch = dict(depths=[1, 1, 1, 1], channels=[16, 32, 64, 128])
-    m.neck.feature_dim = 64
-    _tiny_pipeline(cfg)
 
 
 def _benchmark_teacher(cfg: Config) -> None:
@@ -152,7 +131,7 @@ ENTRIES: Tuple[Entry, ...] = (
           tiny=_ours('simmim/simmim_convnext-tiny_1xb16-20i_demo.py')),
     Entry('mmpt_spark_convnext-b', 'SparK (mmpretrain)', 'ConvNeXt-B',
           'mmpretrain::spark/spark_sparse-convnext-small_16xb256-amp-coslr-'
-          '800e_in1k.py', 'mmpretrain', tiny=_tiny_spark_convnext,
+          '800e_in1k.py', 'mmpretrain', tiny=_tiny_spark,
           adapt=_spark_convnext_base),
 )
 ENTRY_BY_NAME = {e.name: e for e in ENTRIES}

@@ -1,20 +1,24 @@
-"""Shrink full recipes to tiny models on the generated data (demo, tests).
+"""Shrink full downstream recipes to tiny models on the generated data
+(demo, tests).
 
 The same full config a user runs on ImageNet/COCO/ADE20K, with a tiny
-backbone and heads, small images and the synthetic data sets: the
-pre-training's tiny backbones (``configs/pretrain/*/*tiny*_demo.py``) map
-onto these shapes, so their checkpoints load without key surgery.
+backbone and heads, small images and the synthetic data sets. The backbone
+shapes are the tiny pre-trainings' (:mod:`mim_plugins.utils.tiny`, which
+the ``configs/pretrain/*/*_demo.py`` configs import too), so their
+checkpoints load without key surgery; this module adds what only the
+downstream tasks need (heads, necks, data sets, schedules).
 """
 from typing import Optional
 
 from mmengine.config import Config
 
+from ..utils.tiny import (IMG_SIZE, family, shrink_backbone,
+                          shrink_pipeline, stage_channels)
 from .synthetic import CLASSES
 
-TINY_VIT_ARCH = dict(embed_dims=64, num_layers=2, num_heads=2,
-                     feedforward_channels=128)
-TINY_SWIN_ARCH = dict(embed_dims=32, depths=[1, 1, 1, 1],
-                      num_heads=[1, 1, 2, 2])
+__all__ = ['HEAVY_AUGMENTS', 'shrink_backbone', 'shrink_pipeline',
+           'stretch_iters', 'tiny_classification', 'tiny_detection',
+           'tiny_segmentation']
 
 
 def stretch_iters(cfg: Config, iters: int) -> Config:
@@ -32,39 +36,6 @@ def stretch_iters(cfg: Config, iters: int) -> Config:
     cfg.default_hooks.checkpoint.interval = max(iters // 2, 1)
     cfg.default_hooks.logger.interval = max(iters // 20, 1)
     return cfg
-
-
-def shrink_backbone(backbone: dict, vit_layers: int = 2) -> int:
-    """Tiny arch in place (as the tiny pre-training configs); out channels."""
-    t = backbone['type']
-    if t in ('BEiTViT', 'mmpretrain.BEiTViT'):
-        backbone.update(arch=dict(TINY_VIT_ARCH, num_layers=vit_layers),
-                        img_size=64, patch_size=8)
-        if backbone.get('frozen_stages', -1) > vit_layers:  # linear probes
-            backbone['frozen_stages'] = vit_layers
-        return 64
-    if t in ('SwinTransformer', 'mmpretrain.SwinTransformer'):
-        backbone.update(arch=TINY_SWIN_ARCH, img_size=64,
-                        stage_cfgs=dict(block_cfgs=dict(window_size=2)))
-        return 256
-    if t in ('ConvNeXt', 'mmpretrain.ConvNeXt'):  # 16..128 channels
-        backbone.update(arch=dict(depths=[1, 1, 1, 1],
-                                  channels=[16, 32, 64, 128]))
-        return 128
-    backbone.update(depth=18, stem_channels=16, base_channels=16)
-    return 128
-
-
-def shrink_pipeline(pipeline, size=64):
-    """Image sizes of a classification pipeline scaled down to ``size``."""
-    for t in pipeline:
-        if t['type'] in ('RandomResizedCrop', 'Resize') and 'scale' in t:
-            t['scale'] = size
-        elif t['type'] == 'ResizeEdge':
-            t['scale'] = int(size * 8 / 7)
-        elif t['type'] == 'CenterCrop':
-            t['crop_size'] = size
-    return pipeline
 
 
 def _iter_schedule(cfg: Config, iters: int, val_interval: int) -> None:
@@ -168,8 +139,9 @@ def tiny_detection(cfg: Config, ckpt: Optional[str], data_root: str,
         ch = shrink_backbone(m.backbone, vit_layers=vit_layers)
         m.backbone.img_size = (size, size)
         m.backbone.out_indices = (vit_layers - 1, )
-        m.neck.update(backbone_channel=ch, in_channels=[16, 32, 64, 64],
-                      out_channels=c)
+        # SimpleFPN's four levels from the one map: 1/4, 1/2, 1, 1 its width
+        m.neck.update(backbone_channel=ch,
+                      in_channels=[ch // 4, ch // 2, ch, ch], out_channels=c)
         # the tiny ViT has 8-px patches: every level has half the stride
         m.rpn_head.anchor_generator.strides = [2, 4, 8, 16, 32]
         for key in ('bbox_roi_extractor', 'mask_roi_extractor'):
@@ -184,7 +156,8 @@ def tiny_detection(cfg: Config, ckpt: Optional[str], data_root: str,
         m.roi_head.mask_head.update(in_channels=512, conv_out_channels=32)
     else:
         shrink_backbone(m.backbone)
-        m.neck.update(in_channels=[16, 32, 64, 128], out_channels=c)
+        m.neck.update(in_channels=stage_channels(family(m.backbone.type)),
+                      out_channels=c)
     if kind != 'c4':
         m.rpn_head.update(in_channels=c, feat_channels=c)
         m.roi_head.bbox_roi_extractor.out_channels = c
@@ -246,21 +219,19 @@ def tiny_segmentation(cfg: Config, ckpt: Optional[str], data_root: str,
     if lr is not None:
         cfg.optim_wrapper.optimizer.lr = lr
     m = cfg.model
-    channels = shrink_backbone(m.backbone, vit_layers=vit_layers)
-    if 'ViT' in m.backbone.type:
+    name = family(m.backbone.type)
+    shrink_backbone(m.backbone, vit_layers=vit_layers)
+    stages = stage_channels(name)
+    if name == 'vit':  # the last four layers, made a pyramid by the neck
         m.backbone.out_indices = tuple(range(vit_layers))[-4:]
-        m.neck.embed_dim = channels
-        m.decode_head.in_channels = [channels] * 4
-        m.auxiliary_head.in_channels = channels
-    else:
-        m.backbone.depth = 18
-        m.decode_head.in_channels = [16, 32, 64, 128]
-        m.auxiliary_head.in_channels = 64
+        m.neck.embed_dim = stages[-1]
+    m.decode_head.in_channels = stages
+    m.auxiliary_head.in_channels = stages[2]
     m.decode_head.channels = 32
     m.auxiliary_head.channels = 16
     m.decode_head.num_classes = len(CLASSES)
     m.auxiliary_head.num_classes = len(CLASSES)
-    m.data_preprocessor.size = (64, 64)
+    m.data_preprocessor.size = (IMG_SIZE, IMG_SIZE)
     m.test_cfg = dict(mode='whole')
     if ckpt is not None:
         m.backbone.init_cfg.checkpoint = ckpt
@@ -272,9 +243,9 @@ def tiny_segmentation(cfg: Config, ckpt: Optional[str], data_root: str,
         pipeline = dl.dataset.pipeline
         for t in pipeline:
             if t.type in ('RandomResize', 'Resize'):
-                t.scale = (256, 64)
+                t.scale = (4 * IMG_SIZE, IMG_SIZE)
             if t.type == 'RandomCrop':
-                t.crop_size = (64, 64)
+                t.crop_size = (IMG_SIZE, IMG_SIZE)
         dl.update(batch_size=batch_size if split == 'training' else 1,
                   num_workers=0, persistent_workers=False,
                   sampler=_sampler(loader))

@@ -1,9 +1,11 @@
 # Tiny SimMIM ResNet for the tests: the ResNet-50 recipe with a 16-channel
-# ResNet-18 on the generated 64-px image folder, 20 iterations, CPU.
+# ResNet-18 on the generated 64-px image folder, 20 iterations, CPU. The
+# tiny shapes and run: mim_plugins/utils/tiny.py.
 _base_ = './simmim_resnet50_8xb256-amp-coslr-300e_in1k.py'
+import mim_plugins.utils.tiny as tiny  # noqa: E402 (after _base_)
 
-data_root = 'data/demo'
-img_size = 64
+data_root = tiny.DATA_ROOT
+img_size = tiny.IMG_SIZE
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=img_size,
@@ -11,36 +13,18 @@ train_pipeline = [
          backend='pillow'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='BlockwiseMaskGenerator', input_size=img_size,
-         mask_patch_size=16, model_patch_size=4, mask_ratio=0.6),
+         mask_patch_size=tiny.MASK_PATCH, model_patch_size=4,
+         mask_ratio=0.6),
     dict(type='PackInputs'),
 ]
-train_dataloader = dict(
-    batch_size=16,
-    num_workers=0,
-    persistent_workers=False,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        _delete_=True,
-        type='CustomDataset',
-        data_root=data_root,
-        data_prefix='train',
-        with_label=False,
-        pipeline=train_pipeline))
+train_dataloader = tiny.demo_dataloader(train_pipeline, data_root)
 
 model = dict(
-    backbone=dict(depth=18, stem_channels=16, base_channels=16,
-                  norm_cfg=dict(type='BN')),
-    neck=dict(in_channels=128))
+    backbone=dict(tiny.backbone('resnet'), norm_cfg=dict(type='BN')),
+    neck=dict(in_channels=tiny.out_channels('resnet')))
 
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=5, end=20,
-         eta_min=1e-5),
-]
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=20)
+param_scheduler = tiny.demo_schedule()
+train_cfg = tiny.demo_train_cfg()
 log_processor = dict(by_epoch=False)
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=5),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=10, max_keep_ckpts=2))
+default_hooks = tiny.demo_hooks()
