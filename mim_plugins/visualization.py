@@ -96,11 +96,17 @@ def random_block_mask(model, n: int, size: Sequence[int],
 
 
 def mask_stride(backbone) -> int:
-    """Stride (px) of the feature map that the backbone masks."""
-    if hasattr(backbone, 'patch_embed'):  # ViT: the patch size
-        return int(backbone.patch_embed.projection.stride[0])
-    # ResNet: the stem (conv + max-pool) has stride 4, then the stage strides
-    return 4 * int(np.prod(backbone.strides[:backbone.mask_layer]))
+    """Stride (px) of the features the backbone masks: the input of stage
+    ``mask_layer`` (0: the stem or patch-embedding output)."""
+    k = getattr(backbone, 'mask_layer', 0)
+    if hasattr(backbone, 'strides'):  # ResNet: stem + max-pool 4, stages
+        return 4 * int(np.prod(backbone.strides[:k]))
+    if hasattr(backbone, 'downsample_layers'):  # ConvNeXt: stem, then 2
+        return int(backbone.downsample_layers[0][0].stride[0]) * 2**k
+    patch = int(backbone.patch_embed.projection.stride[0])
+    if hasattr(backbone, 'stages'):  # Swin: each patch merging halves
+        return patch * 2**k
+    return patch  # ViT: every layer sees the patch grid
 
 
 def frequency_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -288,3 +288,19 @@ def test_paper_configs_mask_where_their_mask_generator_says(name, token):
     with torch.no_grad():
         loss = model.loss(x, samples)
     assert all(torch.isfinite(v) for v in loss.values())
+
+
+@pytest.mark.parametrize('cfg', [convnext_cfg(mask_layer=0),
+                                 convnext_cfg(mask_layer=3),
+                                 swin_cfg(), swin_cfg(mask_layer=2)])
+def test_reconstruction_masks_are_drawn_on_the_masked_grid(cfg):
+    """The reconstruction hook's random mask (``mask_stride``) has the grid
+    of the stage ``mask_layer`` names, for every backbone."""
+    from mim_plugins.visualization import mask_stride, random_block_mask
+    model = MODELS.build(cfg).eval()
+    assert mask_stride(model) == SIZE // _grid(model)
+    mask = random_block_mask(type('M', (), {'backbone': model}), 2,
+                             (SIZE, SIZE), mask_patch_size=16)
+    assert tuple(mask.shape) == (2, _grid(model), _grid(model))
+    with torch.no_grad():
+        model(torch.randn(2, 3, SIZE, SIZE), mask)
