@@ -167,3 +167,30 @@ def test_a_deep_copy_masks_with_its_own_token(cfg):
     torch.testing.assert_close(twin(x)[-1], plain)
     torch.testing.assert_close(again, plain)
     assert model._mask_call is None and twin._mask_call is None
+
+
+@pytest.mark.parametrize('mask_layer', [0, 1])
+def test_masking_survives_activation_checkpoint_wrappers(mask_layer):
+    """FSDP's ``activation_checkpointing`` wraps each ViT layer in torch's
+    ``CheckpointWrapper``: the recomputation in the backward pass must see
+    the masked tokens as the forward did (same gradients as unwrapped)."""
+    import copy
+    from torch.distributed.algorithms._checkpoint.checkpoint_wrapper import \
+        apply_activation_checkpointing
+    from mmpretrain.models.backbones.beit import BEiTTransformerEncoderLayer
+    torch.manual_seed(0)
+    plain = MODELS.build(tiny_vit_cfg(mask_layer=mask_layer, mask_init=0.5))
+    wrapped = copy.deepcopy(plain)
+    apply_activation_checkpointing(
+        wrapped, check_fn=lambda m: isinstance(m, BEiTTransformerEncoderLayer))
+    x = torch.randn(2, 3, 64, 64)
+    mask = torch.randint(0, 2, (2, 4, 4))
+    grads = []
+    for model in (plain, wrapped):
+        model.train()
+        model(x, mask)[-1].square().sum().backward()
+        grads.append({n.replace('_checkpoint_wrapped_module.', ''): p.grad
+                      for n, p in model.named_parameters()})
+    assert grads[0]['mask_token'].abs().sum() > 0
+    for name, g in grads[0].items():
+        torch.testing.assert_close(grads[1][name], g, msg=name)

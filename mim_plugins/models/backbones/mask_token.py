@@ -42,8 +42,8 @@ class MaskTokenMixin:
 
     A backbone calls :meth:`_set_mask_layer`, then
     :meth:`_init_mask_token` at the end of its
-    ``__init__`` with the token's shape and the sub-module at which the
-    mask goes: its *input* by default (a forward pre-hook; the grid is the
+    ``__init__`` with the token's shape and the name of the sub-module at
+    which the mask goes: its *input* by default (a forward pre-hook; the grid is the
     feature map's, or the ``hw_shape`` argument of a Swin stage), or its
     *output* (``output=True``: a forward hook on a patch embedding, which
     returns ``(tokens, hw)``). ``extra_tokens`` leading tokens (a ViT's cls
@@ -67,7 +67,7 @@ class MaskTokenMixin:
         self.mask_layer = mask_layer
 
     def _init_mask_token(self, shape: Sequence[int], mask_token: str,
-                         mask_init: float, replace: bool, at: nn.Module,
+                         mask_init: float, replace: bool, at: str,
                          output: bool = False,
                          extra_tokens: int = 0) -> None:
         if mask_token not in MASK_TOKEN_MODES:
@@ -86,10 +86,23 @@ class MaskTokenMixin:
         else:
             self.mask_gamma: Optional[nn.Parameter] = None
         self._mask_extra_tokens = extra_tokens
-        if output:
-            at.register_forward_hook(self._mask_output)
+        self._mask_at, self._mask_on_output = at, output
+        self._mask_hooked = [None]  # a list: not registered as a submodule
+        self._hook_mask_site()
+
+    def _hook_mask_site(self) -> None:
+        """Hook the module now at ``_mask_at``. A wrapper that has replaced
+        it since (torch's activation-checkpoint wrapper, FSDP) is hooked
+        instead, so the mask goes on outside the wrapper: a recomputation
+        in the backward pass then sees the masked input the forward saw."""
+        site = self.get_submodule(self._mask_at)
+        if site is self._mask_hooked[0]:
+            return
+        if self._mask_on_output:
+            site.register_forward_hook(self._mask_output)
         else:
-            at.register_forward_pre_hook(self._mask_input)
+            site.register_forward_pre_hook(self._mask_input)
+        self._mask_hooked[0] = site
 
     def forward(self, x: torch.Tensor,
                 mask: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor]:
@@ -98,6 +111,7 @@ class MaskTokenMixin:
         ``mask_layer`` on the way."""
         if mask is None:
             return super().forward(x)
+        self._hook_mask_site()
         self._mask_call = (mask, tuple(x.shape[-2:]))
         try:
             return super().forward(x)
@@ -117,14 +131,14 @@ class MaskTokenMixin:
         return args[1]  # a Swin stage: (x, hw_shape)
 
     def _mask_input(self, module: nn.Module, args: tuple):
-        if self._mask_call is None:
+        if self._mask_call is None or module is not self._mask_hooked[0]:
             return None
         x = args[0]
         return (self._put_mask(x, self._mask_grid(x, args),
                                self._mask_extra_tokens), ) + tuple(args[1:])
 
     def _mask_output(self, module: nn.Module, args: tuple, out: tuple):
-        if self._mask_call is None:
+        if self._mask_call is None or module is not self._mask_hooked[0]:
             return None
         x, hw = out
         return self._put_mask(x, hw, 0), hw

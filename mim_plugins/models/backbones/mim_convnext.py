@@ -55,7 +55,7 @@ class MIMConvNeXt(MaskTokenMixin, ConvNeXt):
         self._set_mask_layer(mask_layer, self.num_stages)
         self._init_mask_token((1, self.channels[mask_layer], 1, 1),
                               mask_token, mask_init, replace,
-                              at=self.stages[mask_layer])
+                              at=f'stages.{mask_layer}')
 
     def init_weights(self) -> None:
         """mmpretrain's ConvNeXt initialisation (the ``init_cfg`` that

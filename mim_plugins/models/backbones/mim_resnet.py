@@ -57,9 +57,10 @@ class MIMResNet(MaskTokenMixin, DeepResNet):
                  **kwargs) -> None:
         super().__init__(**kwargs)
         self._set_mask_layer(mask_layer, len(self.res_layers))
-        stage = getattr(self, self.res_layers[mask_layer])
-        self._init_mask_token((1, stage[0].in_channels, 1, 1), mask_token,
-                              mask_init, replace, at=stage)
+        name = self.res_layers[mask_layer]
+        self._init_mask_token(
+            (1, getattr(self, name)[0].in_channels, 1, 1), mask_token,
+            mask_init, replace, at=name)
         self.channels_last = channels_last
         self._to_channels_last()
 

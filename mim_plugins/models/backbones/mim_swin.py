@@ -46,7 +46,7 @@ class MIMSwinTransformer(MaskTokenMixin, SwinTransformer):
         super().__init__(**kwargs)
         self._set_mask_layer(mask_layer, self.num_layers)
         dims = self.stages[mask_layer].embed_dims
-        at = self.stages[mask_layer] if mask_layer else self.patch_embed
+        at = f'stages.{mask_layer}' if mask_layer else 'patch_embed'
         self._init_mask_token((1, 1, dims), mask_token, mask_init, replace,
                               at=at, output=not mask_layer)
 

@@ -135,7 +135,7 @@ class MIMViT(MaskTokenMixin, BEiTViT):
         self._set_mask_layer(mask_layer, self.num_layers, 'layers')
         self._init_mask_token(
             (1, 1, self.embed_dims), mask_token, mask_init, replace,
-            at=self.layers[mask_layer] if mask_layer else self.patch_embed,
+            at=f'layers.{mask_layer}' if mask_layer else 'patch_embed',
             output=not mask_layer, extra_tokens=self.num_extra_tokens)
         # BEiTViT's stochastic depth rates come from np.linspace: numpy
         # scalars, which TorchDynamo turns into tensors, so ``drop_prob ==
