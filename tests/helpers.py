@@ -55,6 +55,18 @@ def load_tool(name: str):
     return module
 
 
+def load_config(path: str):
+    """``Config.fromfile`` of a repository config (relative to the root),
+    with its default checkpoint: ``PRETRAINED`` unset while it resolves."""
+    from mmengine.config import Config
+    saved = os.environ.pop('PRETRAINED', None)
+    try:
+        return Config.fromfile(osp.join(ROOT, path))
+    finally:
+        if saved is not None:
+            os.environ['PRETRAINED'] = saved
+
+
 def tiny_vit_cfg(**kw):
     """The tiny ViT (:mod:`mim_plugins.utils.tiny`) with 16-px patches: a
     4x4 token grid, one token a mask patch."""

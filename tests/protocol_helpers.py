@@ -2,12 +2,10 @@
 that define a protocol (``test_paper_protocol.py``), and the checkpoint
 each pre-training ends with (``test_paper_preset.py`` too)."""
 import functools
-import os
-import os.path as osp
 
 from mmengine.config import Config
 
-from helpers import ROOT
+from helpers import load_config
 from mim_plugins.reproduce import paper
 
 GPUS = 8  # batches are totals on 8 GPUs, as in the configs' names
@@ -16,12 +14,7 @@ GPUS = 8  # batches are totals on 8 GPUs, as in the configs' names
 @functools.lru_cache(maxsize=None)
 def _load(config: str) -> Config:
     """The resolved config, with its default checkpoint (no PRETRAINED)."""
-    saved = os.environ.pop('PRETRAINED', None)
-    try:
-        return Config.fromfile(osp.join(ROOT, config))
-    finally:
-        if saved is not None:
-            os.environ['PRETRAINED'] = saved
+    return load_config(config)
 
 
 def _find(pipeline, kind):

@@ -9,7 +9,6 @@ head alone, and the head must have moved. The protocol of the full configs
 (MAE's probe for the ViT, MoCo's for the pooled backbones) is checked on the
 resolved configs.
 """
-import os
 import os.path as osp
 
 import pytest
@@ -17,7 +16,7 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
-from helpers import ROOT, load_tool
+from helpers import ROOT, load_config, load_tool
 from mim_plugins.engine import adapt_cfg_to_device
 from mim_plugins.reproduce import paper
 from mim_plugins.reproduce.tiny import tiny_classification
@@ -193,15 +192,6 @@ def test_vit_frozen_stages_must_cover_every_layer(checkpoints, demo_data,
 
 # ---- the protocol of the full configs ----------------------------------
 
-def _load(path):
-    saved = os.environ.pop('PRETRAINED', None)
-    try:
-        return Config.fromfile(osp.join(ROOT, path))
-    finally:
-        if saved is not None:
-            os.environ['PRETRAINED'] = saved
-
-
 def _total_batch(cfg):
     return (cfg.train_dataloader.batch_size * GPUS *
             cfg.optim_wrapper.get('accumulative_counts', 1))
@@ -210,9 +200,9 @@ def _total_batch(cfg):
 @pytest.mark.parametrize('path', list(PROBES),
                          ids=[osp.basename(p)[:-3] for p in PROBES])
 def test_probe_starts_from_its_pretraining(path):
-    cfg = _load(path)
+    cfg = load_config(path)
     pre = paper.PRETRAIN[PROBES[path][1]]
-    epochs = _load(pre).train_cfg.max_epochs
+    epochs = load_config(pre).train_cfg.max_epochs
     init = cfg.model.backbone.init_cfg
     assert init.type == 'Pretrained' and init.prefix == 'backbone.'
     assert init.checkpoint == \
@@ -225,7 +215,7 @@ def test_probe_starts_from_its_pretraining(path):
 
 def test_vit_probe_is_maes():
     """facebookresearch/mae main_linprobe.py, FINETUNE.md."""
-    cfg = _load(VIT_PROBE)
+    cfg = load_config(VIT_PROBE)
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == \
         ('LARS', 6.4, 0.9, 0.0)
@@ -274,7 +264,7 @@ def test_pooled_probe_is_the_classic_one(path):
     """MoCo's protocol: mmpretrain configs/mocov2/benchmarks/
     resnet50_8xb32-linear-steplr-100e_in1k.py, openmixup
     r50_linear_sz224_4xb64_step_ep100.py."""
-    cfg = _load(path)
+    cfg = load_config(path)
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == \
         ('SGD', 30., 0.9, 0.)
